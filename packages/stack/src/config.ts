@@ -1,0 +1,49 @@
+/**
+ * Settings of one local stack. `npm start` and `npm test` use two profiles with their own data folder and ports,
+ * so a test run never touches a running development stack.
+ */
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+
+/** Absolute path of the repository root. */
+export const repoRoot: string = fileURLToPath(new URL("../../../", import.meta.url));
+
+/** The JWT secret of the local stack (the Supabase CLI's well-known local default; never used in production). */
+export const localJwtSecret = "super-secret-jwt-token-with-at-least-32-characters-long";
+
+/** Everything one running stack needs to know about itself. */
+export interface StackProfile {
+  /** Short name, used in folder names and log prefixes. */
+  name: "dev" | "test" | "bench";
+  /** Folder holding the Postgres cluster and sockets (gitignored). */
+  stateDir: string;
+  /** Postgres TCP port on 127.0.0.1. */
+  dbPort: number;
+  /** Port of the API gateway that serves `/functions/v1/<name>`. */
+  apiPort: number;
+  /** Port of the demo's Bitrix-like CRM and notification receiver. */
+  demoPort: number;
+}
+
+/** The named profiles. */
+export function profile(name: StackProfile["name"]): StackProfile {
+  const base = join(repoRoot, ".stack", name);
+  switch (name) {
+    case "dev":
+      return { name, stateDir: base, dbPort: 54322, apiPort: 54321, demoPort: 54325 };
+    case "test":
+      return { name, stateDir: base, dbPort: 54332, apiPort: 54331, demoPort: 54335 };
+    case "bench":
+      return { name, stateDir: base, dbPort: 54342, apiPort: 54341, demoPort: 54345 };
+  }
+}
+
+/** Connection string of the profile's database as the `postgres` role. */
+export function dbUrl(p: StackProfile): string {
+  return `postgresql://postgres:postgres@127.0.0.1:${p.dbPort}/postgres`;
+}
+
+/** Base URL of the profile's API gateway, as `SUPABASE_URL`. */
+export function apiUrl(p: StackProfile): string {
+  return `http://127.0.0.1:${p.apiPort}`;
+}
