@@ -25,8 +25,16 @@ export interface StackProfile {
   demoPort: number;
 }
 
-/** The named profiles. */
+/**
+ * The named profiles. `FLOWS_PORT_BASE` moves the test and bench profiles to other ports and folders, so that two
+ * test runs on one machine (two work trees, say) do not collide.
+ */
 export function profile(name: StackProfile["name"]): StackProfile {
+  const portBase = Number(Deno.env.get("FLOWS_PORT_BASE") ?? "");
+  if (name !== "dev" && portBase > 0) {
+    const stateDir = join(repoRoot, ".stack", `${name}-${portBase}`);
+    return { name, stateDir, dbPort: portBase + 2, apiPort: portBase + 1, demoPort: portBase + 5 };
+  }
   const base = join(repoRoot, ".stack", name);
   switch (name) {
     case "dev":
