@@ -1,0 +1,273 @@
+/**
+ * The flow definition schema: the single source of truth for what a flow version may contain.
+ *
+ * The SQL `publish_version` check enforces a structural subset of these rules (object shape, trigger,
+ * step ids and types, size). Keep the names and limits here in step with it; the shared corpus in
+ * `test/fixtures/structural-cases.json` proves both sides agree.
+ */
+import { z } from "zod";
+import { isFlowError } from "../errors.ts";
+import { jsonByteLength } from "../json.ts";
+import { forEachString, hasPlaceholder, parseTemplate, type Placeholder, TEMPLATE_ROOTS } from "../templates/parse.ts";
+import { ParameterSchemaSchema } from "./parameters.ts";
+import { RuleSchema } from "./rule-schema.ts";
+import {
+  ConditionConfigSchema,
+  DbUpdateConfigSchema,
+  FunctionCallConfigSchema,
+  HttpConfigSchema,
+  LogConfigSchema,
+  RetrySchema,
+  SQL_TABLE,
+  TabularConfigSchema,
+  TimeoutSchema,
+  TransformConfigSchema,
+  WaitConfigSchema,
+} from "./step-configs.ts";
+
+/** Every built-in step type; the SQL check accepts exactly these. */
+export const STEP_TYPES = [
+  "tabular",
+  "http",
+  "wait",
+  "db_update",
+  "function_call",
+  "condition",
+  "transform",
+  "log",
+] as const;
+
+/** One of {@link STEP_TYPES}. */
+export type StepType = (typeof STEP_TYPES)[number];
+
+/** Trigger types; the SQL check accepts exactly these. */
+export const TRIGGER_TYPES = ["row_change", "schedule", "manual", "webhook"] as const;
+
+/** Row events a row_change trigger may listen to. */
+export const ROW_EVENTS = ["INSERT", "UPDATE", "DELETE"] as const;
+
+/** One of {@link ROW_EVENTS}. */
+export type RowEventType = (typeof ROW_EVENTS)[number];
+
+/** Largest definition accepted: 512 KiB of UTF-8 JSON. */
+export const MAX_DEFINITION_BYTES = 512 * 1024;
+/** Most steps in one definition. */
+export const MAX_STEPS = 100;
+/** Step ids: lowercase, start with a letter, at most 63 characters. */
+export const STEP_ID_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
+
+const NamePattern = /^[A-Za-z_][A-Za-z0-9_]*$/;
+const NameSchema = z.string().max(128).regex(NamePattern, "Invalid name: use letters, digits and _");
+
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat("en-US", { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** What starts an execution. */
+export const TriggerSchema = z.discriminatedUnion("type", [
+  z.strictObject({
+    type: z.literal("row_change"),
+    table: z
+      .string()
+      .min(1)
+      .max(127)
+      .regex(SQL_TABLE, "Invalid table: use table or schema.table in lowercase"),
+    events: z
+      .array(z.enum(ROW_EVENTS))
+      .min(1)
+      .refine((events) => new Set(events).size === events.length, "Duplicate events"),
+  }),
+  z.strictObject({
+    type: z.literal("schedule"),
+    cron: z
+      .string()
+      .min(1)
+      .max(200)
+      .refine((cron) => cron.trim().split(/\s+/).length === 5, "Invalid cron: expected 5 fields (minute hour day month weekday)"),
+    timezone: z.string().min(1).refine(isTimeZone, "Unknown time zone").optional(),
+  }),
+  z.strictObject({ type: z.literal("manual") }),
+  z.strictObject({ type: z.literal("webhook") }),
+]);
+
+const StepIdSchema = z.string().regex(STEP_ID_PATTERN, "Invalid step id: use a-z, 0-9, _ and -, starting with a letter, at most 63 characters");
+
+const stepFields = {
+  id: StepIdSchema,
+  name: z.string().max(200).optional(),
+  /** The seeds' Portuguese spelling of `name`, accepted so old definitions keep validating. */
+  nome: z.string().max(200).optional(),
+  retry: RetrySchema.optional(),
+  timeout: TimeoutSchema.optional(),
+  continue_on_error: z.boolean().optional(),
+};
+
+/** One step; `config` is validated by the schema of its `type`. */
+export const FlowStepSchema = z.discriminatedUnion("type", [
+  z.strictObject({ ...stepFields, type: z.literal("tabular"), config: TabularConfigSchema }),
+  z.strictObject({ ...stepFields, type: z.literal("http"), config: HttpConfigSchema }),
+  z.strictObject({ ...stepFields, type: z.literal("wait"), config: WaitConfigSchema }),
+  z.strictObject({ ...stepFields, type: z.literal("db_update"), config: DbUpdateConfigSchema }),
+  z.strictObject({ ...stepFields, type: z.literal("function_call"), config: FunctionCallConfigSchema }),
+  z.strictObject({ ...stepFields, type: z.literal("condition"), config: ConditionConfigSchema }),
+  z.strictObject({ ...stepFields, type: z.literal("transform"), config: TransformConfigSchema }),
+  z.strictObject({ ...stepFields, type: z.literal("log"), config: LogConfigSchema }),
+]);
+
+const FlowDefinitionObjectSchema = z.strictObject({
+  $schema: z.string().optional(),
+  name: z.string().max(200).optional(),
+  description: z.string().max(5000).optional(),
+  trigger: TriggerSchema,
+  when: RuleSchema.optional(),
+  parameters: ParameterSchemaSchema.optional(),
+  env: z.record(NameSchema, z.string()).optional(),
+  secrets: z.record(NameSchema, z.string().min(1).max(256)).optional(),
+  aliases: z.record(NameSchema, z.string().min(1).max(200)).optional(),
+  defaults: z.strictObject({ retry: RetrySchema.optional(), timeout: TimeoutSchema.optional() }).optional(),
+  variables: z.record(z.string(), z.json()).optional(),
+  steps: z.array(FlowStepSchema).min(1).max(MAX_STEPS),
+});
+
+/** The whole flow definition, including cross-field checks (unique ids, branch targets, templates, size). */
+export const FlowDefinitionSchema = FlowDefinitionObjectSchema.superRefine((definition, context) => {
+  checkCrossReferences(definition, (path, message) => context.addIssue({ code: "custom", path, message }));
+  const bytes = jsonByteLength(definition);
+  if (bytes > MAX_DEFINITION_BYTES) {
+    context.addIssue({ code: "custom", path: [], message: `Definition is ${bytes} bytes; the limit is ${MAX_DEFINITION_BYTES}` });
+  }
+});
+
+/** A validated flow definition. */
+export type FlowDefinition = z.infer<typeof FlowDefinitionObjectSchema>;
+/** A validated step. */
+export type FlowStep = z.infer<typeof FlowStepSchema>;
+/** A validated trigger. */
+export type FlowTrigger = z.infer<typeof TriggerSchema>;
+
+type Report = (path: Array<string | number>, message: string) => void;
+
+const EXECUTION_FIELDS = new Set(["id", "flow_id", "version_id", "op", "table"]);
+const STEP_FIELDS = new Set(["output", "error", "status"]);
+
+// Everything that needs more than one field at a time. Runs only when the shape is already valid.
+function checkCrossReferences(definition: FlowDefinition, report: Report): void {
+  const stepIndex = new Map<string, number>();
+  definition.steps.forEach((step, index) => {
+    const first = stepIndex.get(step.id);
+    if (first !== undefined) {
+      report(["steps", index, "id"], `Duplicate step id "${step.id}" (first used by steps[${first}])`);
+    } else {
+      stepIndex.set(step.id, index);
+    }
+  });
+
+  const aliases = definition.aliases ?? {};
+  const triggerType = definition.trigger.type;
+  for (const [name, target] of Object.entries(aliases)) {
+    if ((TEMPLATE_ROOTS as readonly string[]).includes(name)) {
+      report(["aliases", name], `Alias "${name}" shadows a template root`);
+      continue;
+    }
+    try {
+      const parsed = parseTemplate(`{{${target}}}`);
+      const placeholder = parsed.parts[0] as Placeholder;
+      if (placeholder.hasDefault) throw new Error("defaults are not allowed in alias targets");
+      const problem = placeholderProblem(placeholder.segments, definition, triggerType, stepIndex, Infinity);
+      if (problem !== undefined) report(["aliases", name], problem);
+    } catch (error) {
+      report(["aliases", name], `Invalid alias target "${target}": ${(error as Error).message}`);
+    }
+  }
+
+  definition.steps.forEach((step, index) => {
+    if (step.type === "condition") {
+      for (const branch of ["then", "else"] as const) {
+        const target = step.config[branch];
+        if (target === undefined || target === null) continue;
+        const targetIndex = stepIndex.get(target);
+        if (targetIndex === undefined) {
+          report(["steps", index, "config", branch], `Unknown step id "${target}"`);
+        } else if (targetIndex <= index) {
+          // Forward-only jumps guarantee termination and keep "a completed step never runs again" true.
+          report(["steps", index, "config", branch], `Step "${target}" must come after this step (branches only jump forward)`);
+        }
+      }
+    }
+    // Condition rules are data, not templates: they are compiled once per version and never rendered.
+    const config = step.type === "condition" ? { ...step.config, rules: undefined } : step.config;
+    forEachString(config, (text, path) => {
+      if (!hasPlaceholder(text)) return;
+      const where = ["steps", index, "config", ...path];
+      let parts;
+      try {
+        parts = parseTemplate(text).parts;
+      } catch (error) {
+        report(where, isFlowError(error) ? error.message : String(error));
+        return;
+      }
+      for (const part of parts) {
+        if (typeof part === "string") continue;
+        let segments = part.segments;
+        const alias = Object.prototype.hasOwnProperty.call(aliases, segments[0]!) ? aliases[segments[0]!] : undefined;
+        if (alias !== undefined) segments = [...alias.replace(/\[(\d+)\]/g, ".$1").split("."), ...segments.slice(1)];
+        const problem = placeholderProblem(segments, definition, triggerType, stepIndex, index, part.hasDefault);
+        if (problem !== undefined) report(where, `${problem} in {{${part.source}}}`);
+      }
+    });
+  });
+}
+
+function placeholderProblem(
+  segments: string[],
+  definition: FlowDefinition,
+  triggerType: FlowTrigger["type"],
+  stepIndex: Map<string, number>,
+  currentIndex: number,
+  hasDefault = false,
+): string | undefined {
+  const [root, first, second] = segments;
+  switch (root) {
+    case "row":
+    case "old":
+      return triggerType === "row_change" ? undefined : `"${root}" is only available to row_change triggers`;
+    case "input":
+      return triggerType === "manual" || triggerType === "webhook"
+        ? undefined
+        : `"input" is only available to manual and webhook triggers`;
+    case "secrets":
+      if (first === undefined || segments.length !== 2) return `Use {{secrets.NAME}}`;
+      return Object.prototype.hasOwnProperty.call(definition.secrets ?? {}, first)
+        ? undefined
+        : `Secret "${first}" is not declared in "secrets"`;
+    case "env":
+      if (first === undefined) return `Use {{env.NAME}}`;
+      return hasDefault || Object.prototype.hasOwnProperty.call(definition.env ?? {}, first)
+        ? undefined
+        : `Env "${first}" is not declared in "env"`;
+    case "variables":
+      if (first === undefined) return `Use {{variables.NAME}}`;
+      return hasDefault || Object.prototype.hasOwnProperty.call(definition.variables ?? {}, first)
+        ? undefined
+        : `Variable "${first}" is not declared in "variables"`;
+    case "execution":
+      return first !== undefined && EXECUTION_FIELDS.has(first) && segments.length === 2
+        ? undefined
+        : `Use one of {{execution.id}}, {{execution.flow_id}}, {{execution.version_id}}, {{execution.op}}, {{execution.table}}`;
+    case "steps": {
+      if (first === undefined || second === undefined || !STEP_FIELDS.has(second)) {
+        return `Use {{steps.<id>.output...}}, {{steps.<id>.error...}} or {{steps.<id>.status}}`;
+      }
+      const referenced = stepIndex.get(first);
+      if (referenced === undefined) return `Unknown step id "${first}"`;
+      return referenced < currentIndex ? undefined : `Step "${first}" does not run before this step`;
+    }
+    default:
+      return `Unknown template root "${root}" (use ${TEMPLATE_ROOTS.join(", ")} or a declared alias)`;
+  }
+}

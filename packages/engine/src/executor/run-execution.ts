@@ -1,0 +1,453 @@
+/**
+ * The executor: runs one execution of a pinned version from its last checkpoint.
+ *
+ * Replay model: the store returns every attempt recorded so far; the executor walks the steps from
+ * the start, takes the recorded result of every finished step (never running it again, and
+ * following recorded branch decisions), and resumes at the first unfinished step. This keeps the
+ * executor stateless between invocations, so any worker can pick an execution up.
+ */
+import type { FlowDefinition, FlowStep } from "../definition/schema.ts";
+import { validateParameters } from "../definition/parameters.ts";
+import { prefixIssue, validationError } from "../definition/validate.ts";
+import { FlowError, type SerializedFlowError, serializeError, toFlowError } from "../errors.ts";
+import type { AttemptFinish, AttemptRecord, EnginePorts, StepLog } from "../ports.ts";
+import { sha256Hex } from "../runners/http-client.ts";
+import type { RunnerRegistry } from "../runners/registry.ts";
+import type { StepContext, StepEvent, StepResult, StepRunner } from "../runners/types.ts";
+import { forEachString, hasPlaceholder, parseTemplate, TEMPLATE_ROOTS } from "../templates/parse.ts";
+import { createRedactor, type Redactor } from "../templates/redact.ts";
+import { DEFAULT_MAX_RENDER_BYTES, renderTemplates, type StepState, type TemplateScope } from "../templates/render.ts";
+import { decideRetry, resolveRetrySettings, resolveTimeoutMs } from "./retry-policy.ts";
+
+/** The execution to run, as the caller loaded it. */
+export interface ExecutionRequest {
+  id: string;
+  flowId?: string;
+  versionId?: string;
+  /** The row change that triggered a row_change flow. */
+  event?: { op: "INSERT" | "UPDATE" | "DELETE"; table?: string; row?: unknown; old?: unknown };
+  /** Input of a manual or webhook run (checked against `parameters`). */
+  input?: unknown;
+}
+
+/** Tuning knobs; the defaults suit an Edge Function. */
+export interface ExecutorOptions {
+  /** Retry delays shorter than this are awaited in-process; longer ones suspend the execution. Default 2000 ms. */
+  suspendThresholdMs?: number;
+  /** Step timeout when neither the step nor the flow sets one. Default 30 000 ms. */
+  defaultTimeoutMs?: number;
+  /** Bound on a rendered step configuration. Default 1 MiB. */
+  maxRenderBytes?: number;
+  /**
+   * Once this much time has passed in one invocation, return `waiting` (resumeAt = now) before
+   * starting the next step, so the caller can continue in a fresh invocation before the platform's
+   * wall-clock limit. Unset = no limit.
+   */
+  yieldAfterMs?: number;
+}
+
+/** Arguments of {@link runExecution}. */
+export interface RunExecutionParams {
+  execution: ExecutionRequest;
+  /** The pinned version's definition, already validated when it was published. */
+  definition: FlowDefinition;
+  registry: RunnerRegistry;
+  ports: EnginePorts;
+  /** Aborting cancels in-flight requests; the outcome is then `cancelled`. */
+  signal?: AbortSignal;
+  options?: ExecutorOptions;
+}
+
+/** How an invocation ended; the caller persists it as the execution's status. */
+export type ExecutionOutcome =
+  | { status: "completed"; result: { outputs: Record<string, unknown> } }
+  | { status: "failed"; error: SerializedFlowError; stepId?: string }
+  | { status: "waiting"; resumeAt: Date; reason: "wait" | "retry" | "yield"; stepId?: string; attempt?: number }
+  | { status: "cancelled"; stepId?: string };
+
+type StepEnd =
+  | { kind: "done"; state: StepState; next?: string | null }
+  | { kind: "outcome"; outcome: ExecutionOutcome };
+
+/**
+ * Runs (or resumes) one execution and returns its outcome. Every attempt is recorded through the
+ * store; the execution's own status is NOT persisted here: the caller stores the returned outcome.
+ * The flow's `when` rule is not evaluated here either: it decides whether an execution is created.
+ * Store failures outside an attempt are thrown, since nothing could be recorded anyway.
+ */
+export async function runExecution(params: RunExecutionParams): Promise<ExecutionOutcome> {
+  const { execution, definition, registry, ports } = params;
+  const signal = params.signal ?? new AbortController().signal;
+  const options = params.options ?? {};
+  const { store, clock } = ports;
+  const random = ports.random ?? Math.random;
+  const invocationStart = clock.now().getTime();
+  let attemptsThisInvocation = 0;
+  // Identity until secrets are known; nothing secret exists before that.
+  let redact: Redactor = (value) => value;
+
+  // Preflight checks are deterministic, so repeating them on every resume is harmless.
+  for (const step of definition.steps) {
+    if (registry.get(step.type) === undefined) {
+      return failed(new FlowError("UNKNOWN_STEP_TYPE", `No runner registered for step type "${step.type}"`), step.id);
+    }
+  }
+  const takesInput = definition.trigger.type === "manual" || definition.trigger.type === "webhook";
+  const input = execution.input ?? (takesInput ? {} : undefined);
+  if (takesInput && definition.parameters !== undefined) {
+    const issues = validateParameters(definition.parameters, input);
+    if (issues.length > 0) return failed(validationError(issues, "PARAMETERS_INVALID"));
+  }
+  // Cancellation is checked in the step loop, where a suspended attempt can also be closed.
+
+  let secrets: Record<string, string>;
+  try {
+    secrets = await resolveSecrets(definition, ports);
+  } catch (error) {
+    return failed(toFlowError(error));
+  }
+  redact = createRedactor(Object.values(secrets));
+
+  const checkpoint = await store.loadCheckpoint(execution.id);
+  const attemptsByStep = new Map<string, AttemptRecord[]>();
+  for (const record of checkpoint.attempts) {
+    const list = attemptsByStep.get(record.stepId) ?? [];
+    list.push(record);
+    attemptsByStep.set(record.stepId, list);
+  }
+  for (const list of attemptsByStep.values()) list.sort((a, b) => a.attempt - b.attempt);
+
+  const positions = new Map(definition.steps.map((step, index) => [step.id, index]));
+  const states: Record<string, StepState> = {};
+  const event: StepEvent = {
+    ...(execution.event ?? {}),
+    ...(input === undefined ? {} : { input }),
+  };
+  const scope: TemplateScope = {
+    row: execution.event?.row,
+    old: execution.event?.old,
+    input,
+    variables: definition.variables ?? {},
+    env: definition.env ?? {},
+    secrets,
+    steps: states,
+    execution: {
+      id: execution.id,
+      ...(execution.flowId === undefined ? {} : { flow_id: execution.flowId }),
+      ...(execution.versionId === undefined ? {} : { version_id: execution.versionId }),
+      ...(execution.event?.op === undefined ? {} : { op: execution.event.op }),
+      ...(execution.event?.table === undefined ? {} : { table: execution.event.table }),
+    },
+  };
+
+  function failed(error: FlowError, stepId?: string): ExecutionOutcome {
+    // Error text can quote a URL or body that contains a secret; only the redacted form leaves.
+    const serialized = redactError(error);
+    return stepId === undefined ? { status: "failed", error: serialized } : { status: "failed", error: serialized, stepId };
+  }
+
+  function redactError(error: unknown): SerializedFlowError {
+    return redact(serializeError(error));
+  }
+
+  async function cancelRequested(): Promise<boolean> {
+    return signal.aborted || (await store.isCancelRequested(execution.id));
+  }
+
+  async function finish(attemptId: string, startedAt: Date, finishData: Omit<AttemptFinish, "finishedAt" | "durationMs">): Promise<void> {
+    const finishedAt = clock.now();
+    await store.finishAttempt(attemptId, { ...finishData, finishedAt, durationMs: finishedAt.getTime() - startedAt.getTime() });
+  }
+
+  // Runs attempts of one unfinished step until it completes, fails for good, or the execution must pause.
+  async function runStep(step: FlowStep, position: number, firstAttempt: number): Promise<StepEnd> {
+    const runner = registry.require(step.type);
+    const settings = resolveRetrySettings(step, definition.defaults?.retry);
+    const timeoutMs = resolveTimeoutMs(step, definition.defaults?.timeout, options.defaultTimeoutMs);
+    const idempotencyKey = await sha256Hex(`${execution.id}:${step.id}`);
+    const location = `steps[${position}].config`;
+
+    for (let attempt = firstAttempt; ; attempt++) {
+      if (attempt > firstAttempt && (await cancelRequested())) return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
+      const startedAt = clock.now();
+      let config: unknown;
+      let renderedInput: unknown = null;
+      let error: FlowError | undefined;
+      try {
+        const rendered = renderTemplates(step.config, scope, {
+          aliases: definition.aliases ?? {},
+          maxBytes: options.maxRenderBytes ?? DEFAULT_MAX_RENDER_BYTES,
+          location,
+          ...(runner.rawConfigKeys === undefined ? {} : { skipKeys: runner.rawConfigKeys }),
+        });
+        renderedInput = rendered.redacted;
+        const checked = runner.validateConfig(rendered.value);
+        if (checked.valid) config = checked.config;
+        else error = validationError(checked.errors.map((issue) => prefixIssue(location, issue)), "CONFIG_INVALID");
+      } catch (caught) {
+        error = toFlowError(caught);
+      }
+      const attemptId = await store.startAttempt({ executionId: execution.id, stepId: step.id, attempt, startedAt, input: renderedInput });
+      attemptsThisInvocation++;
+
+      let result: StepResult | undefined;
+      if (error === undefined) {
+        try {
+          result = await executeWithTimeout(runner, config, {
+            executionId: execution.id,
+            stepId: step.id,
+            attempt,
+            idempotencyKey,
+            event,
+            causation: {
+              executionId: execution.id,
+              stepId: step.id,
+              ...(execution.flowId === undefined ? {} : { flowId: execution.flowId }),
+              ...(execution.versionId === undefined ? {} : { versionId: execution.versionId }),
+            },
+            clock,
+            http: ports.http,
+            store,
+            ...(ports.functions === undefined ? {} : { functions: ports.functions }),
+          }, timeoutMs, signal, step.id);
+        } catch (caught) {
+          error = toFlowError(caught);
+        }
+      }
+
+      if (result !== undefined) {
+        const logs = result.logs === undefined ? undefined : redact(result.logs as StepLog[]);
+        const withLogs = logs === undefined ? {} : { logs };
+        if (result.status === "suspended") {
+          if (result.resumeAt.getTime() > clock.now().getTime()) {
+            await finish(attemptId, startedAt, { status: "suspended", resumeAt: result.resumeAt, ...withLogs });
+            return { kind: "outcome", outcome: { status: "waiting", resumeAt: result.resumeAt, reason: "wait", stepId: step.id } };
+          }
+          const output = { waited_until: result.resumeAt.toISOString() };
+          await finish(attemptId, startedAt, { status: "completed", output, ...withLogs });
+          return { kind: "done", state: { status: "completed", output } };
+        }
+        if (result.status === "branch" && result.next !== null) {
+          const target = positions.get(result.next);
+          if (target === undefined || target <= position) {
+            error = new FlowError("BRANCH_TARGET_INVALID", `Step "${step.id}" branched to "${result.next}", which is not a later step`);
+          }
+        }
+        if (error === undefined) {
+          const output = redact(result.output);
+          const branch = result.status === "branch" ? { next: result.next } : undefined;
+          await finish(attemptId, startedAt, { status: "completed", output, ...withLogs, ...(branch === undefined ? {} : { branch }) });
+          return { kind: "done", state: { status: "completed", output }, ...(branch === undefined ? {} : { next: branch.next }) };
+        }
+      }
+
+      const failure = error!;
+      if (signal.aborted) {
+        await finish(attemptId, startedAt, { status: "failed", error: redactError(new FlowError("CANCELLED", "Execution cancelled during the step")) });
+        return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
+      }
+      const serialized = redactError(failure);
+      const decision = decideRetry(attempt, failure, settings, random);
+      if (decision.retry) {
+        ports.logger.log("info", `step ${step.id} attempt ${attempt} failed (${failure.code}); retrying in ${decision.delayMs} ms`, {
+          executionId: execution.id,
+          stepId: step.id,
+        });
+        const threshold = options.suspendThresholdMs ?? 2000;
+        if (decision.delayMs < threshold) {
+          await finish(attemptId, startedAt, { status: "failed", error: serialized });
+          try {
+            await clock.sleep(decision.delayMs, signal);
+          } catch {
+            return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
+          }
+          continue;
+        }
+        // Long backoffs must not hold the function: record when the retry is due and pause.
+        const resumeAt = new Date(clock.now().getTime() + decision.delayMs);
+        await finish(attemptId, startedAt, { status: "failed", error: serialized, resumeAt });
+        return { kind: "outcome", outcome: { status: "waiting", resumeAt, reason: "retry", stepId: step.id, attempt: attempt + 1 } };
+      }
+      const continued = step.continue_on_error === true;
+      await finish(attemptId, startedAt, { status: "failed", error: serialized, ...(continued ? { continued } : {}) });
+      ports.logger.log(continued ? "warn" : "error", `step ${step.id} failed (${failure.code})${continued ? "; continuing" : ""}`, {
+        executionId: execution.id,
+        stepId: step.id,
+      });
+      if (continued) return { kind: "done", state: { status: "failed", error: serialized } };
+      return { kind: "outcome", outcome: { status: "failed", error: serialized, stepId: step.id } };
+    }
+  }
+
+  let position = 0;
+  while (position < definition.steps.length) {
+    const step = definition.steps[position]!;
+    const attempts = attemptsByStep.get(step.id) ?? [];
+    const last = attempts.at(-1);
+
+    // Finished in an earlier invocation: take the recorded result, never run it again.
+    if (last?.status === "completed") {
+      states[step.id] = { status: "completed", output: last.output };
+      position = nextPosition(position, last.branch?.next);
+      continue;
+    }
+    if (last?.status === "failed" && !last.resumeAt) {
+      const error = last.error ?? serializeError(new FlowError("UNEXPECTED_ERROR", "Attempt failed without an error"));
+      if (last.continued) {
+        states[step.id] = { status: "failed", error };
+        position++;
+        continue;
+      }
+      return { status: "failed", error, stepId: step.id };
+    }
+
+    if (await cancelRequested()) {
+      if (last?.status === "suspended") {
+        await finish(last.attemptId, last.startedAt, { status: "failed", error: serializeError(new FlowError("CANCELLED", "Execution cancelled while waiting")) });
+      }
+      return { status: "cancelled", stepId: step.id };
+    }
+    if (options.yieldAfterMs !== undefined && attemptsThisInvocation > 0 && clock.now().getTime() - invocationStart >= options.yieldAfterMs) {
+      return { status: "waiting", resumeAt: clock.now(), reason: "yield", stepId: step.id };
+    }
+
+    let firstAttempt = (last?.attempt ?? 0) + 1;
+    const now = clock.now();
+    if (last?.status === "suspended") {
+      const resumeAt = last.resumeAt ?? now;
+      if (resumeAt.getTime() > now.getTime()) return { status: "waiting", resumeAt, reason: "wait", stepId: step.id };
+      const output = { waited_until: resumeAt.toISOString() };
+      await finish(last.attemptId, last.startedAt, { status: "completed", output });
+      states[step.id] = { status: "completed", output };
+      position++;
+      continue;
+    }
+    if (last?.status === "failed" && last.resumeAt && last.resumeAt.getTime() > now.getTime()) {
+      return { status: "waiting", resumeAt: last.resumeAt, reason: "retry", stepId: step.id, attempt: firstAttempt };
+    }
+    if (last?.status === "running") {
+      // The previous invocation died mid-attempt; the outcome is unknown, so it counts as a retryable failure.
+      const interrupted = new FlowError("ATTEMPT_INTERRUPTED", `Attempt ${last.attempt} of step ${step.id} was interrupted`);
+      const decision = decideRetry(last.attempt, interrupted, resolveRetrySettings(step, definition.defaults?.retry), random);
+      if (!decision.retry) {
+        const continued = step.continue_on_error === true;
+        const error = serializeError(interrupted);
+        await finish(last.attemptId, last.startedAt, { status: "failed", error, ...(continued ? { continued } : {}) });
+        if (!continued) return { status: "failed", error, stepId: step.id };
+        states[step.id] = { status: "failed", error };
+        position++;
+        continue;
+      }
+      const resumeAt = new Date(now.getTime() + decision.delayMs);
+      await finish(last.attemptId, last.startedAt, { status: "failed", error: serializeError(interrupted), resumeAt });
+      if (decision.delayMs >= (options.suspendThresholdMs ?? 2000)) {
+        return { status: "waiting", resumeAt, reason: "retry", stepId: step.id, attempt: firstAttempt };
+      }
+      try {
+        await clock.sleep(decision.delayMs, signal);
+      } catch {
+        return { status: "cancelled", stepId: step.id };
+      }
+    }
+
+    const end = await runStep(step, position, firstAttempt);
+    if (end.kind === "outcome") return end.outcome;
+    states[step.id] = end.state;
+    position = nextPosition(position, end.next);
+  }
+
+  const outputs: Record<string, unknown> = {};
+  for (const [stepId, state] of Object.entries(states)) if (state.status === "completed") outputs[stepId] = state.output;
+  return { status: "completed", result: { outputs } };
+
+  function nextPosition(current: number, next: string | null | undefined): number {
+    if (next === undefined) return current + 1;
+    if (next === null) return definition.steps.length;
+    return positions.get(next) ?? definition.steps.length;
+  }
+}
+
+// Runs one attempt under a timeout. The race guarantees the timeout even for a runner that ignores
+// its signal; the late result of such a runner is discarded.
+async function executeWithTimeout(
+  runner: StepRunner,
+  config: unknown,
+  base: Omit<StepContext, "signal">,
+  timeoutMs: number,
+  outer: AbortSignal,
+  stepId: string,
+): Promise<StepResult> {
+  const timer = base.clock.timeout(timeoutMs, new FlowError("TIMEOUT", `Step ${stepId} timed out after ${timeoutMs} ms`));
+  const signal = AbortSignal.any([outer, timer.signal]);
+  const context: StepContext = { ...base, signal };
+  try {
+    return await raceAbort(runner.execute(config, context), signal);
+  } catch (error) {
+    if (timer.signal.aborted && !outer.aborted) throw timer.signal.reason;
+    throw error;
+  } finally {
+    timer.clear();
+    if (runner.cleanup !== undefined) {
+      try {
+        await runner.cleanup(context);
+      } catch {
+        // A failed cleanup must not change the step's result.
+      }
+    }
+  }
+}
+
+function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(
+      (value) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(value);
+      },
+      (error) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(error);
+      },
+    );
+  });
+}
+
+// Only secrets that some placeholder uses are fetched: an unused, missing secret must not fail a run.
+async function resolveSecrets(definition: FlowDefinition, ports: EnginePorts): Promise<Record<string, string>> {
+  const declared = definition.secrets ?? {};
+  const aliases = definition.aliases ?? {};
+  const used = new Set<string>();
+  const roots = new Set<string>(TEMPLATE_ROOTS);
+  for (const step of definition.steps) {
+    const config = step.type === "condition" ? { ...step.config, rules: undefined } : step.config;
+    forEachString(config, (text) => {
+      if (!hasPlaceholder(text)) return;
+      for (const part of parseTemplate(text).parts) {
+        if (typeof part === "string") continue;
+        let segments = part.segments;
+        if (!roots.has(segments[0]!) && aliases[segments[0]!] !== undefined) segments = aliases[segments[0]!]!.split(".");
+        if (segments[0] === "secrets" && segments[1] !== undefined) used.add(segments[1]);
+      }
+    });
+  }
+  if (used.size === 0) return {};
+  const names = [...used].map((alias) => {
+    const name = declared[alias];
+    if (name === undefined) throw new FlowError("SECRET_NOT_FOUND", `Secret "${alias}" is not declared in "secrets"`);
+    return name;
+  });
+  const values = await ports.secrets.getSecrets(names);
+  const resolved: Record<string, string> = {};
+  for (const alias of used) {
+    const name = declared[alias]!;
+    const value = values[name];
+    if (value === undefined) {
+      throw new FlowError("SECRET_NOT_FOUND", `Secret "${alias}" (vault name "${name}") was not found`, { details: { alias, name } });
+    }
+    resolved[alias] = value;
+  }
+  return resolved;
+}

@@ -1,0 +1,59 @@
+/** Small JSON helpers shared by rules, templates and the executor. */
+
+/** Any value that survives JSON.stringify/JSON.parse unchanged. */
+export type JsonValue = string | number | boolean | null | JsonValue[] | { [key: string]: JsonValue };
+
+/** A JSON object (a row, a step output, an input payload). */
+export type JsonObject = { [key: string]: JsonValue };
+
+/** True for plain objects (not arrays, not null, not class instances such as Date). */
+export function isPlainObject(value: unknown): value is Record<string, unknown> {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return false;
+  const prototype = Object.getPrototypeOf(value);
+  return prototype === Object.prototype || prototype === null;
+}
+
+/** Structural equality for JSON values; object key order does not matter. */
+export function deepEqual(a: unknown, b: unknown): boolean {
+  if (a === b) return true;
+  if (typeof a !== "object" || typeof b !== "object" || a === null || b === null) return false;
+  if (Array.isArray(a)) {
+    if (!Array.isArray(b) || a.length !== b.length) return false;
+    for (let index = 0; index < a.length; index++) if (!deepEqual(a[index], b[index])) return false;
+    return true;
+  }
+  if (Array.isArray(b)) return false;
+  const left = a as Record<string, unknown>;
+  const right = b as Record<string, unknown>;
+  const keys = Object.keys(left);
+  if (keys.length !== Object.keys(right).length) return false;
+  for (const key of keys) {
+    if (!Object.prototype.hasOwnProperty.call(right, key) || !deepEqual(left[key], right[key])) return false;
+  }
+  return true;
+}
+
+/**
+ * Reads a path of segments from a value. Returns `undefined` when any segment is missing.
+ * Only own properties are read, so `__proto__` or `constructor` in a path can never reach prototypes.
+ */
+export function readPath(value: unknown, segments: readonly string[]): unknown {
+  let current: unknown = value;
+  for (const segment of segments) {
+    if (typeof current !== "object" || current === null) return undefined;
+    if (!Object.prototype.hasOwnProperty.call(current, segment)) return undefined;
+    current = (current as Record<string, unknown>)[segment];
+  }
+  return current;
+}
+
+/** Splits `a.b[0].c` into `["a", "b", "0", "c"]`. */
+export function splitPath(path: string): string[] {
+  return path.replace(/\[(\d+)\]/g, ".$1").split(".").filter((segment) => segment !== "");
+}
+
+/** Size in bytes of the UTF-8 JSON serialization of a value. */
+export function jsonByteLength(value: unknown): number {
+  const text = JSON.stringify(value);
+  return text === undefined ? 0 : new TextEncoder().encode(text).length;
+}

@@ -1,0 +1,168 @@
+/**
+ * Ports: the only ways the engine reaches the world. Adapters (Postgres store, Vault secrets,
+ * supabase-js functions, Deno entry point) implement these and hold no business logic; tests use
+ * the in-memory versions in `src/testing/`.
+ */
+import type { SerializedFlowError } from "./errors.ts";
+
+/** Status of one attempt of one step. */
+export type AttemptStatus = "running" | "completed" | "failed" | "suspended";
+
+/** A log line produced by a step (persisted with its attempt, already redacted). */
+export interface StepLog {
+  level: "debug" | "info" | "warn" | "error";
+  message: string;
+  data?: unknown;
+  at?: string;
+}
+
+/** Who caused a database write: lets triggers recognise (and skip) changes made by a flow itself. */
+export interface Causation {
+  executionId: string;
+  stepId: string;
+  flowId?: string;
+  versionId?: string;
+}
+
+/** What the executor records when an attempt starts. */
+export interface AttemptStart {
+  executionId: string;
+  stepId: string;
+  /** 1 for the first attempt of the step, 2 for the first retry, ... */
+  attempt: number;
+  startedAt: Date;
+  /** Rendered configuration with secrets replaced by "[redacted]"; null when rendering itself failed. */
+  input: unknown;
+}
+
+/** What the executor records when an attempt ends (or is suspended). */
+export interface AttemptFinish {
+  status: Exclude<AttemptStatus, "running">;
+  finishedAt: Date;
+  durationMs: number;
+  /** Redacted output (completed attempts). */
+  output?: unknown;
+  /** Set by condition steps: where execution continues; `{ next: null }` ends it. Absent = next step in order. */
+  branch?: { next: string | null };
+  /** Redacted error (failed attempts). */
+  error?: SerializedFlowError;
+  /** Redacted step logs. */
+  logs?: StepLog[];
+  /** Suspended attempts: when to resume. Failed attempts: when the retry is due (absent = no retry). */
+  resumeAt?: Date;
+  /** Failed attempts: the step failed for good but `continue_on_error` let the execution go on. */
+  continued?: boolean;
+}
+
+/** An attempt as the store returns it on resume. */
+export interface AttemptRecord {
+  attemptId: string;
+  stepId: string;
+  attempt: number;
+  status: AttemptStatus;
+  startedAt: Date;
+  output?: unknown;
+  branch?: { next: string | null } | null;
+  error?: SerializedFlowError | null;
+  resumeAt?: Date | null;
+  continued?: boolean;
+}
+
+/** Everything needed to resume an execution: its attempts so far, in any order. */
+export interface Checkpoint {
+  attempts: AttemptRecord[];
+}
+
+/** Result of a row update. */
+export interface RowUpdateResult {
+  /** Rows changed; 0 means no row had that key. */
+  updatedCount: number;
+}
+
+/**
+ * Persistence used by the executor. Shaped so a Postgres adapter is a handful of statements over
+ * one attempts table. The executor never persists execution status: it returns an outcome and the
+ * caller stores it.
+ */
+export interface Store {
+  /** Every attempt recorded for the execution (a fresh execution returns `{ attempts: [] }`). */
+  loadCheckpoint(executionId: string): Promise<Checkpoint>;
+  /** Records the start of an attempt and returns its id. */
+  startAttempt(start: AttemptStart): Promise<string>;
+  /**
+   * Records how an attempt ended. Called a second time for a `suspended` attempt (a wait) to mark
+   * it `completed` when the execution resumes after `resumeAt`.
+   */
+  finishAttempt(attemptId: string, finish: AttemptFinish): Promise<void>;
+  /** True once someone asked to cancel the execution. Checked before every attempt. */
+  isCancelRequested(executionId: string): Promise<boolean>;
+  /**
+   * Sets `values` on the row of `table` whose `keyColumn` equals `key`. Identifiers arrive
+   * validated (`^[a-z_][a-z0-9_]*$`, optional schema prefix) but adapters must still quote them and
+   * pass `key` and `values` as parameters, never as SQL text.
+   */
+  updateRow(
+    table: string,
+    keyColumn: string,
+    key: string | number,
+    values: Record<string, unknown>,
+    causation: Causation,
+  ): Promise<RowUpdateResult>;
+}
+
+/** Time. Injected so tests control it and waits never block a real clock. */
+export interface Clock {
+  /** The current time. */
+  now(): Date;
+  /** Resolves after `ms`; rejects with the signal's reason if it aborts first. */
+  sleep(ms: number, signal?: AbortSignal): Promise<void>;
+  /** A signal that aborts with `reason` after `ms`; call `clear` to release the timer. */
+  timeout(ms: number, reason: unknown): { signal: AbortSignal; clear(): void };
+}
+
+/** A `fetch`-compatible function. */
+export type FetchLike = (url: string, init: RequestInit) => Promise<Response>;
+
+/** Outbound HTTP and the network policy applied to it (see runners/net-guard.ts). */
+export interface HttpPort {
+  fetch: FetchLike;
+  /** Resolves a host name to IP addresses so resolved addresses are checked too. Optional. */
+  resolveHost?(hostname: string): Promise<string[]>;
+  /** Allow loopback, private, link-local and metadata destinations (local development and tests only). */
+  allowPrivateNetworks?: boolean;
+  /** Host names (or IP literals) allowed even though they are private. */
+  allowedHosts?: readonly string[];
+}
+
+/** Secret lookup (Supabase Vault in production). */
+export interface SecretsPort {
+  /** Returns the values of the named secrets; names that do not exist are absent from the result. */
+  getSecrets(names: readonly string[]): Promise<Record<string, string>>;
+}
+
+/** Severity of engine log lines. */
+export type LogLevel = "debug" | "info" | "warn" | "error";
+
+/** Operational logging of the engine itself (not step logs, which are persisted with attempts). */
+export interface Logger {
+  log(level: LogLevel, message: string, fields?: Record<string, unknown>): void;
+}
+
+/** Invokes another Edge Function (supabase-js `functions.invoke` with the service key in production). */
+export interface FunctionInvoker {
+  /** Returns the function's response body; throws a FlowError (FUNCTION_ERROR, retryable for 5xx). */
+  invokeFunction(name: string, body: unknown, signal: AbortSignal): Promise<unknown>;
+}
+
+/** All ports the executor needs. */
+export interface EnginePorts {
+  store: Store;
+  clock: Clock;
+  http: HttpPort;
+  secrets: SecretsPort;
+  logger: Logger;
+  /** Needed only by flows with function_call steps. */
+  functions?: FunctionInvoker;
+  /** Source of randomness for retry jitter; defaults to Math.random. */
+  random?: () => number;
+}

@@ -1,0 +1,13 @@
+/** The `transform` runner: its output is its rendered `output` object. */
+import { type TransformConfig, TransformConfigSchema } from "../definition/step-configs.ts";
+import { configValidator, type StepRunner } from "./types.ts";
+
+/** The transform runner; templates were rendered by the executor, so there is nothing left to do. */
+export const transformRunner: StepRunner<TransformConfig> = {
+  stepType: "transform",
+  configSchema: TransformConfigSchema,
+  validateConfig: configValidator(TransformConfigSchema),
+  async execute(config) {
+    return { status: "completed", output: config.output };
+  },
+};
