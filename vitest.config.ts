@@ -18,7 +18,9 @@ export default defineConfig({
           include: ["tests/e2e/**/*.test.ts"],
           testTimeout: 60_000,
           hookTimeout: 60_000,
-          fileParallelism: false,
+          // One stack for all e2e files: run them one after another so timings and counts stay readable.
+          pool: "forks",
+          poolOptions: { forks: { singleFork: true } },
         },
       },
     ],

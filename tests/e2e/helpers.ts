@@ -14,6 +14,7 @@ export const stack = {
   anonKey: required("FLOWS_TEST_ANON_KEY"),
   serviceRoleKey: required("FLOWS_TEST_SERVICE_ROLE_KEY"),
   jwtSecret: required("FLOWS_TEST_JWT_SECRET"),
+  stateDir: required("FLOWS_TEST_STATE_DIR"),
 };
 
 /** A postgres.js client on the test database as the `postgres` role. */
@@ -30,4 +31,26 @@ export async function eventually<T>(probe: () => Promise<T | undefined>, timeout
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 25));
   }
+}
+
+/** Kills the flow-engine process (SIGKILL, as the platform does at its wall-clock limit); `hold` keeps it down. */
+export async function killFunctions(options: { hold?: boolean } = {}): Promise<void> {
+  const { readFileSync, writeFileSync } = await import("node:fs");
+  if (options.hold) writeFileSync(`${stack.stateDir}/functions.hold`, "");
+  const pid = Number(readFileSync(`${stack.stateDir}/functions.pid`, "utf8"));
+  try {
+    process.kill(pid, "SIGKILL");
+  } catch {
+    // already gone
+  }
+}
+
+/** Lets the supervisor start the flow-engine process again and waits until it answers. */
+export async function releaseFunctions(): Promise<void> {
+  const { rmSync } = await import("node:fs");
+  rmSync(`${stack.stateDir}/functions.hold`, { force: true });
+  await eventually(async () => {
+    const response = await fetch(`${stack.apiUrl}/health`).catch(() => null);
+    return response?.ok ? true : undefined;
+  }, 20_000, "the functions process to come back");
 }

@@ -13,9 +13,10 @@ const isRoot = Deno.uid() === 0;
 
 function asPostgresUser(command: string, args: string[]): [string, string[]] {
   // initdb and postgres refuse to run as root; setpriv execs in place, so signals reach postgres itself.
+  // setsid keeps Ctrl-C in the terminal from reaching postgres directly: the stack stops it in order.
   return isRoot
-    ? ["setpriv", ["--reuid=postgres", "--regid=postgres", "--init-groups", "--", command, ...args]]
-    : [command, args];
+    ? ["setsid", ["setpriv", "--reuid=postgres", "--regid=postgres", "--init-groups", "--", command, ...args]]
+    : ["setsid", [command, ...args]];
 }
 
 async function run(command: string, args: string[], part = "postgres"): Promise<void> {

@@ -2,6 +2,7 @@
  * Brings a whole local stack up and down: Postgres, bootstrap, migrations, Vault secrets, the pg_net stand-in's
  * delivery worker and the Edge Functions gateway. Used by `npm start`, `npm test` and `npm run bench`.
  */
+import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { apiUrl, dbUrl, localJwtSecret, repoRoot, type StackProfile } from "./config.ts";
 import { localApiKeys } from "./jwt.ts";
@@ -32,8 +33,13 @@ export interface StackOptions {
   functionsEnv?: Record<string, string>;
 }
 
-/** Starts the functions gateway as a Deno process, restarting it whenever it exits until `stop()`. */
-function superviseFunctions(env: Record<string, string>) {
+/**
+ * Starts the functions gateway as a Deno process, restarting it whenever it exits until `stop()`, as the platform
+ * starts a new instance. Fault tests kill it through its pid file and keep it down while the hold file exists.
+ */
+function superviseFunctions(env: Record<string, string>, stateDir: string) {
+  const pidFile = join(stateDir, "functions.pid");
+  const holdFile = join(stateDir, "functions.hold");
   let child: Deno.ChildProcess | null = null;
   let stopping = false;
   let ready: (() => void) | null = null;
@@ -42,13 +48,17 @@ function superviseFunctions(env: Record<string, string>) {
 
   async function spawnOnce(): Promise<void> {
     while (!stopping) {
-      child = new Deno.Command(deno, {
-        args: ["run", "-A", "--quiet", join(repoRoot, "packages/stack/src/functions/gateway.ts")],
+      while (existsSync(holdFile) && !stopping) await new Promise((r) => setTimeout(r, 100));
+      if (stopping) return;
+      // setsid: Ctrl-C reaches the stack, which stops this process itself (instead of restarting it).
+      child = new Deno.Command("setsid", {
+        args: [deno, "run", "-A", "--quiet", join(repoRoot, "packages/stack/src/functions/gateway.ts")],
         cwd: repoRoot,
         env,
         stdout: "piped",
         stderr: "piped",
       }).spawn();
+      writeFileSync(pidFile, String(child.pid));
       const sink = (line: string) => {
         logLine("functions", line);
         if (line.startsWith("listening on") && ready) {
@@ -114,7 +124,7 @@ export async function startStack(profile: StackProfile, options: StackOptions = 
       SUPABASE_SERVICE_ROLE_KEY: keys.serviceRoleKey,
       SUPABASE_DB_URL: dbUrl(profile),
       ...options.functionsEnv,
-    });
+    }, profile.stateDir);
     await Promise.race([
       functions.ready,
       new Promise((_, reject) => setTimeout(() => reject(new Error("the functions gateway did not start within 60 s")), 60_000)),

@@ -55,7 +55,11 @@ function vitestCounts(file: string): (output: string, ctx: SuiteContext, success
 
 function tapCounts(output: string, _ctx: SuiteContext, success: boolean): Counts {
   const passed = (output.match(/^\s*ok \d+/gm) ?? []).length;
-  const failed = (output.match(/^\s*not ok \d+/gm) ?? []).length;
+  let failed = (output.match(/^\s*not ok \d+/gm) ?? []).length;
+  // A file that died part-way ran fewer tests than it planned: the ones it never ran count as failed.
+  for (const [, planned, ran] of output.matchAll(/You planned (\d+) tests? but ran (\d+)/g)) {
+    failed += Math.max(0, Number(planned) - Number(ran));
+  }
   return { passed, failed: failed === 0 && !success ? 1 : failed, skipped: 0 };
 }
 
@@ -102,6 +106,16 @@ const suites: Suite[] = [
     command: (ctx) => [bin("supabase"), "db", "lint", `--remote=${ctx.stack!.dbUrl}`, "--schema", "flows", "--fail-on", "error", "--workdir", repoRoot],
   },
   {
+    // The committed types must match what the migrations produce.
+    name: "types-drift",
+    needsStack: true,
+    command: (ctx) => [
+      "sh",
+      "-c",
+      `"${bin("supabase")}" gen types --lang typescript --schema flows --remote='${ctx.stack!.dbUrl}?sslmode=disable' --workdir "${repoRoot}" > "${join(ctx.workDir, "database.types.ts")}" && cmp "${join(ctx.workDir, "database.types.ts")}" supabase/types/database.types.ts && echo "types match the migrations"`,
+    ],
+  },
+  {
     name: "e2e",
     needsStack: true,
     command: (ctx) => [bin("vitest"), "run", "--project", "e2e", "--reporter=default", "--reporter=json", `--outputFile.json=${join(ctx.workDir, "e2e.json")}`],
@@ -119,6 +133,7 @@ async function runSuite(suite: Suite, ctx: SuiteContext): Promise<Counts> {
       FLOWS_TEST_ANON_KEY: ctx.stack.anonKey,
       FLOWS_TEST_SERVICE_ROLE_KEY: ctx.stack.serviceRoleKey,
       FLOWS_TEST_JWT_SECRET: ctx.stack.jwtSecret,
+      FLOWS_TEST_STATE_DIR: ctx.stack.profile.stateDir,
     });
   }
   const started = performance.now();
@@ -157,7 +172,11 @@ export async function runAllSuites(only: string[]): Promise<number> {
   if (stackSuites.length > 0) {
     let stack: RunningStack | undefined;
     try {
-      stack = await startStack(testProfile, { fast: true, functionsEnv: { FLOWS_ALLOW_PRIVATE_NETWORKS: "true" } });
+      // Test targets listen on loopback; a short lease lets the kill tests see an expired lease within seconds.
+      stack = await startStack(testProfile, {
+        fast: true,
+        functionsEnv: { FLOWS_ALLOW_PRIVATE_NETWORKS: "true", FLOWS_LEASE_MS: "3000" },
+      });
       ctx.stack = stack;
       for (const suite of stackSuites) results.push([suite.name, await runSuite(suite, ctx)]);
     } catch (error) {

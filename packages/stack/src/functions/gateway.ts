@@ -82,7 +82,14 @@ realServe({ port, hostname: "127.0.0.1", onListen: () => console.log(`listening 
     const verdict = await verifyJwt(token, jwtSecret);
     if (!verdict.ok) return jsonError(401, "invalid_jwt", `Invalid JWT (${verdict.reason})`);
   }
-  const inner = new Request(`http://127.0.0.1:${port}/${name}${rest}${url.search}`, request);
+  // A fresh request without the client's abort signal: background work (EdgeRuntime.waitUntil) outlives the response.
+  const inner = new Request(`http://127.0.0.1:${port}/${name}${rest}${url.search}`, {
+    method: request.method,
+    headers: request.headers,
+    body: request.body,
+    // @ts-ignore: duplex is required by fetch for streamed bodies but missing from Deno's RequestInit type
+    duplex: "half",
+  });
   try {
     return await handler(inner, info);
   } catch (error) {

@@ -1,0 +1,174 @@
+/**
+ * One invocation's work: claim events, turn matches into executions, run runnable executions with bounded
+ * concurrency, until nothing is left or the wall-clock budget is spent. Several invocations may drain at once:
+ * every claim skips what another holds, so nothing runs twice.
+ */
+import {
+  type EnginePorts,
+  type ExecutionOutcome,
+  runExecution,
+  type RunnerRegistry,
+  toFlowError,
+} from "../../engine/src/index.ts";
+import { matchEvents } from "./matching.ts";
+import type { ClaimedExecution, RuntimeStore } from "./ports.ts";
+
+/** Settings of a drain; defaults suit an Edge Function (150 s platform limit). */
+export interface DrainOptions {
+  /** Identifies this invocation in claims and leases. */
+  owner: string;
+  /** Stop claiming new work after this long. Default 60 s. */
+  budgetMs?: number;
+  /** Executions run at once. Default 16. */
+  concurrency?: number;
+  /** Events claimed per batch. Default 200. */
+  eventBatchSize?: number;
+  /** How long a claimed execution stays ours without renewal. Default 30 s. */
+  leaseMs?: number;
+  /** Waits due within this long are awaited in-process instead of by the tick. Default 5 s. */
+  shortWaitMs?: number;
+  /** How long to wait for writers that skipped their kick before stopping anyway. Default 5 s. */
+  writerGraceMs?: number;
+}
+
+/** What a drain did. */
+export interface DrainReport {
+  eventsProcessed: number;
+  executionsCreated: number;
+  executionsRun: number;
+  outcomes: Record<ExecutionOutcome["status"], number>;
+  /** True when the budget ran out with work left (the caller asks for another invocation). */
+  moreWork: boolean;
+}
+
+/** Dependencies of a drain. */
+export interface DrainDeps {
+  store: RuntimeStore;
+  registry: RunnerRegistry;
+  /** Executor ports except the store, which is per execution. */
+  ports: Omit<EnginePorts, "store">;
+  /** Aborts in-flight work (the platform is shutting the invocation down). */
+  signal?: AbortSignal;
+}
+
+/** Drains until no work is left or the budget is spent. */
+export async function drain(deps: DrainDeps, options: DrainOptions): Promise<DrainReport> {
+  const { store, ports } = deps;
+  const clock = ports.clock;
+  const budgetMs = options.budgetMs ?? 60_000;
+  const concurrency = options.concurrency ?? 16;
+  const eventBatchSize = options.eventBatchSize ?? 200;
+  const leaseMs = options.leaseMs ?? 30_000;
+  const shortWaitMs = options.shortWaitMs ?? 5_000;
+  const writerGraceMs = options.writerGraceMs ?? 5_000;
+  const started = clock.now().getTime();
+  const elapsed = () => clock.now().getTime() - started;
+  const report: DrainReport = {
+    eventsProcessed: 0,
+    executionsCreated: 0,
+    executionsRun: 0,
+    outcomes: { completed: 0, failed: 0, waiting: 0, cancelled: 0 },
+    moreWork: false,
+  };
+  const maxDepth = await store.maxCausationDepth();
+  const running = new Map<string, Promise<void>>();
+
+  // Leases of long-running executions are renewed so no other invocation takes them over.
+  const renewal = setInterval(() => {
+    if (running.size > 0) {
+      store.renewLeases(options.owner, [...running.keys()], leaseMs).catch((error) =>
+        ports.logger.log("warn", "lease renewal failed", { error: String(error) })
+      );
+    }
+  }, Math.max(1_000, Math.floor(leaseMs / 3)));
+
+  async function runOne(execution: ClaimedExecution): Promise<void> {
+    let outcome: ExecutionOutcome;
+    try {
+      outcome = await runExecution({
+        execution: {
+          id: execution.executionId,
+          flowId: execution.flowId,
+          versionId: execution.versionId,
+          event: execution.event ?? undefined,
+          input: execution.input,
+        },
+        definition: execution.definition,
+        registry: deps.registry,
+        ports: { ...ports, store: store.storeFor(execution) },
+        signal: deps.signal,
+        options: { yieldAfterMs: Math.max(1_000, budgetMs - elapsed()) },
+      });
+    } catch (error) {
+      // The store failed outside an attempt: leave the execution to its lease; another invocation resumes it.
+      ports.logger.log("error", "execution interrupted by a store failure", {
+        executionId: execution.executionId,
+        error: toFlowError(error).message,
+      });
+      return;
+    }
+    await store.saveOutcome(options.owner, execution.executionId, outcome);
+    report.executionsRun++;
+    report.outcomes[outcome.status]++;
+  }
+
+  async function claimAndMatchEvents(): Promise<number> {
+    const events = await store.claimEvents(options.owner, eventBatchSize);
+    if (events.length === 0) return 0;
+    const tables = [...new Set(events.map((e) => e.table))];
+    const versions = await store.listeningVersions(tables);
+    const matches = matchEvents(events, versions, maxDepth);
+    await store.recordMatches(matches.executions, matches.processedEventIds, matches.skipped);
+    report.eventsProcessed += events.length;
+    report.executionsCreated += matches.executions.length;
+    return events.length;
+  }
+
+  async function claimAndStartExecutions(): Promise<number> {
+    const free = concurrency - running.size;
+    if (free <= 0) return 0;
+    const claimed = await store.claimExecutions(options.owner, free, leaseMs);
+    for (const execution of claimed) {
+      const task = runOne(execution).finally(() => running.delete(execution.executionId));
+      running.set(execution.executionId, task);
+    }
+    return claimed.length;
+  }
+
+  try {
+    while (!deps.signal?.aborted) {
+      if (elapsed() >= budgetMs) {
+        report.moreWork = true;
+        break;
+      }
+      await store.heartbeat(Math.min(leaseMs, 10_000));
+      const events = await claimAndMatchEvents();
+      const started = await claimAndStartExecutions();
+      if (events > 0 || started > 0) continue;
+      if (running.size > 0) {
+        // Wait for one execution to finish before claiming more.
+        await Promise.race(running.values());
+        continue;
+      }
+      const due = await store.nextResumeAt();
+      const untilDue = due ? due.getTime() - clock.now().getTime() : Infinity;
+      if (untilDue <= Math.min(shortWaitMs, budgetMs - elapsed())) {
+        await clock.sleep(Math.max(0, untilDue) + 5);
+        continue;
+      }
+      // Nothing to do: stop, unless a writer that skipped its kick (because we were draining) is still committing.
+      const check = await store.stopDraining();
+      if (check === "writers-pending") {
+        await store.waitForSkippedWriters(Math.min(writerGraceMs, Math.max(0, budgetMs - elapsed())));
+        continue;
+      }
+      // Events committed just before the mark was cleared are ours to take: one last look.
+      if ((await claimAndMatchEvents()) > 0 || (await claimAndStartExecutions()) > 0) continue;
+      break;
+    }
+    await Promise.allSettled(running.values());
+  } finally {
+    clearInterval(renewal);
+  }
+  return report;
+}

@@ -1,0 +1,88 @@
+/**
+ * The runtime's store port: what draining needs from the database beyond the executor's own Store.
+ * `src/postgres/store.ts` implements it; tests may implement it in memory.
+ */
+import type { ExecutionOutcome, FlowDefinition, Store } from "../../engine/src/index.ts";
+
+/** A row change claimed from the outbox. */
+export interface ClaimedEvent {
+  eventId: string;
+  /** `schema.table`. */
+  table: string;
+  operation: "INSERT" | "UPDATE" | "DELETE";
+  newRow: Record<string, unknown> | null;
+  oldRow: Record<string, unknown> | null;
+  /** The changed row's primary key as text. */
+  rowKey: string | null;
+  /** How many flow-made changes led to this one (0 = a change made by a user). */
+  causationDepth: number;
+}
+
+/** A published version of an active flow that listens to row changes. */
+export interface ListeningVersion {
+  versionId: string;
+  flowId: string;
+  tenantId: string;
+  table: string;
+  events: string[];
+  definition: FlowDefinition;
+}
+
+/** An execution to create for an event × version match. */
+export interface NewExecution {
+  tenantId: string;
+  flowId: string;
+  versionId: string;
+  eventId: string;
+  subject: string | null;
+}
+
+/** An event that was not run, and why (recorded on the event). */
+export interface SkippedEvent {
+  eventId: string;
+  reason: string;
+}
+
+/** An execution claimed to run, with everything the executor needs. */
+export interface ClaimedExecution {
+  executionId: string;
+  tenantId: string;
+  flowId: string;
+  versionId: string;
+  triggerType: string;
+  definition: FlowDefinition;
+  input: unknown;
+  event: { op: "INSERT" | "UPDATE" | "DELETE"; table: string; row: unknown; old: unknown } | null;
+  causationDepth: number;
+}
+
+/** What a draining invocation found when it tried to stop. */
+export type StopCheck = "clear" | "writers-pending";
+
+/** Persistence used by the drain loop. */
+export interface RuntimeStore {
+  /** Marks an invocation as draining until now + `leaseMs` (writers then skip their kicks). */
+  heartbeat(leaseMs: number): Promise<void>;
+  /** Claims up to `limit` unprocessed events, oldest first, skipping those another invocation holds. */
+  claimEvents(owner: string, limit: number): Promise<ClaimedEvent[]>;
+  /** Published versions of active flows listening to any of `tables`. */
+  listeningVersions(tables: string[]): Promise<ListeningVersion[]>;
+  /** Creates executions (idempotently per event × version) and marks the events processed, in one transaction. */
+  recordMatches(executions: NewExecution[], processedEventIds: string[], skipped: SkippedEvent[]): Promise<void>;
+  /** Claims runnable executions (pending, due waits, expired leases) with a lease. */
+  claimExecutions(owner: string, limit: number, leaseMs: number): Promise<ClaimedExecution[]>;
+  /** Extends the lease of executions this owner runs. */
+  renewLeases(owner: string, executionIds: string[], leaseMs: number): Promise<void>;
+  /** Persists an execution's outcome, only while this owner holds its lease. */
+  saveOutcome(owner: string, executionId: string, outcome: ExecutionOutcome): Promise<void>;
+  /** The executor's Store for one claimed execution. */
+  storeFor(execution: ClaimedExecution): Store;
+  /** The earliest time a waiting execution is due, if any. */
+  nextResumeAt(): Promise<Date | null>;
+  /** The causation depth past which events are recorded and not run. */
+  maxCausationDepth(): Promise<number>;
+  /** Clears the draining mark, then checks that no writer that skipped its kick is still committing. */
+  stopDraining(): Promise<StopCheck>;
+  /** Waits up to `timeoutMs` for writers that skipped their kick to commit; false on timeout. */
+  waitForSkippedWriters(timeoutMs: number): Promise<boolean>;
+}

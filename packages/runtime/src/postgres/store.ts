@@ -1,0 +1,372 @@
+/**
+ * Every SQL statement the flow-engine function runs, over postgres.js. Pooler-safe: no prepared statements, no
+ * session state (advisory locks are transaction-scoped). No business logic lives here: the drain loop and the
+ * executor decide; this file reads and writes.
+ */
+import type postgres from "postgres";
+import {
+  type AttemptFinish,
+  type AttemptRecord,
+  type AttemptStart,
+  type Causation,
+  type ExecutionOutcome,
+  type FlowDefinition,
+  FlowDefinitionSchema,
+  FlowError,
+  type SecretsPort,
+  type Store,
+} from "../../../engine/src/index.ts";
+import type {
+  ClaimedEvent,
+  ClaimedExecution,
+  ListeningVersion,
+  NewExecution,
+  RuntimeStore,
+  SkippedEvent,
+  StopCheck,
+} from "../ports.ts";
+
+type Sql = postgres.Sql;
+type Json = postgres.JSONValue;
+
+// Published versions never change, so a parsed definition is cached for the life of the process.
+const definitions = new Map<string, FlowDefinition>();
+
+function parseDefinition(versionId: string, raw: unknown): FlowDefinition {
+  const cached = definitions.get(versionId);
+  if (cached) return cached;
+  const parsed = FlowDefinitionSchema.safeParse(raw);
+  if (!parsed.success) {
+    throw new FlowError("VALIDATION_FAILED", `version ${versionId} has a definition the engine cannot run: ${parsed.error.message}`);
+  }
+  definitions.set(versionId, parsed.data);
+  return parsed.data;
+}
+
+function json(sql: Pick<Sql, "json">, value: unknown) {
+  return value === undefined || value === null ? null : sql.json(value as Json);
+}
+
+const SQLSTATE_LOCK_TIMEOUT = "55P03";
+
+/** The Postgres implementation of the runtime's and the executor's stores. */
+export function createPostgresStore(sql: Sql): RuntimeStore {
+  return {
+    async heartbeat(leaseMs) {
+      await sql`
+        update flows.engine_state
+           set draining_until = clock_timestamp() + make_interval(secs => ${leaseMs / 1000}), updated_at = now()
+         where engine_state_id`;
+    },
+
+    async claimEvents(owner, limit) {
+      const rows = await sql`
+        update flows.events e
+           set claimed_at = now(), claimed_by = ${owner}
+         where e.event_id in (
+           select event_id from flows.events
+            where processed_at is null and (claimed_at is null or claimed_at < now() - interval '60 seconds')
+            order by event_id
+            limit ${limit}
+            for update skip locked)
+        returning e.event_id::text as event_id, e.source_schema, e.source_table, e.operation, e.new_row, e.old_row,
+                  e.row_key, e.causation_depth`;
+      return rows
+        .map((r): ClaimedEvent => ({
+          eventId: r.event_id,
+          table: `${r.source_schema}.${r.source_table}`,
+          operation: r.operation,
+          newRow: r.new_row,
+          oldRow: r.old_row,
+          rowKey: r.row_key,
+          causationDepth: r.causation_depth,
+        }))
+        .sort((a, b) => Number(BigInt(a.eventId) - BigInt(b.eventId)));
+    },
+
+    async listeningVersions(tables) {
+      const rows = await sql`
+        select v.version_id, v.flow_id, v.tenant_id, v.trigger_table, v.trigger_events, v.definition
+          from flows.versions v
+          join flows.flows f on f.flow_id = v.flow_id
+         where v.status = 'published' and f.is_active and v.trigger_type = 'row_change'
+           and v.trigger_table = any(${sql.array(tables)}::text[])`;
+      return rows.map((r): ListeningVersion => ({
+        versionId: r.version_id,
+        flowId: r.flow_id,
+        tenantId: r.tenant_id,
+        table: r.trigger_table,
+        events: r.trigger_events,
+        definition: parseDefinition(r.version_id, r.definition),
+      }));
+    },
+
+    async recordMatches(executions: NewExecution[], processedEventIds: string[], skipped: SkippedEvent[]) {
+      await sql.begin(async (tx) => {
+        if (executions.length > 0) {
+          await tx`
+            insert into flows.executions (tenant_id, flow_id, version_id, trigger_type, event_id, subject, status)
+            select t, f, v, 'row_change', e, s, 'pending'
+              from unnest(${tx.array(executions.map((x) => x.tenantId))}::uuid[],
+                          ${tx.array(executions.map((x) => x.flowId))}::uuid[],
+                          ${tx.array(executions.map((x) => x.versionId))}::uuid[],
+                          ${tx.array(executions.map((x) => x.eventId))}::bigint[],
+                          ${tx.array(executions.map((x) => x.subject ?? ""))}::text[]) as m(t, f, v, e, s)
+            on conflict (event_id, version_id) do nothing`;
+        }
+        for (const skip of skipped) {
+          await tx`update flows.events set error_message = ${skip.reason} where event_id = ${skip.eventId}::bigint`;
+        }
+        if (processedEventIds.length > 0) {
+          await tx`
+            update flows.events set processed_at = now()
+             where event_id = any(${tx.array(processedEventIds)}::bigint[])`;
+        }
+      });
+    },
+
+    async claimExecutions(owner, limit, leaseMs) {
+      const rows = await sql`
+        with candidates as (
+          select execution_id from flows.executions
+           where status = 'pending'
+              or (status = 'waiting' and resume_at <= now())
+              or (status = 'running' and lease_expires_at < now())
+           order by coalesce(resume_at, created_at)
+           limit ${limit}
+           for update skip locked
+        )
+        update flows.executions x
+           set status = 'running', lease_owner = ${owner},
+               lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000}),
+               started_at = coalesce(x.started_at, now()), attempt_count = x.attempt_count + 1,
+               resume_at = null, updated_at = now()
+          from candidates c
+          join flows.executions src on src.execution_id = c.execution_id
+          join flows.versions v on v.version_id = src.version_id
+          left join flows.events ev on ev.event_id = src.event_id
+         where x.execution_id = c.execution_id
+        returning x.execution_id, x.tenant_id, x.flow_id, x.version_id, x.trigger_type, x.input, v.definition,
+                  ev.operation, ev.source_schema, ev.source_table, ev.new_row, ev.old_row,
+                  coalesce(ev.causation_depth, 0) as causation_depth`;
+      return rows.map((r): ClaimedExecution => ({
+        executionId: r.execution_id,
+        tenantId: r.tenant_id,
+        flowId: r.flow_id,
+        versionId: r.version_id,
+        triggerType: r.trigger_type,
+        definition: parseDefinition(r.version_id, r.definition),
+        input: r.input,
+        event: r.operation
+          ? {
+            op: r.operation,
+            table: `${r.source_schema}.${r.source_table}`,
+            row: r.new_row ?? r.old_row,
+            old: r.old_row,
+          }
+          : null,
+        causationDepth: r.causation_depth,
+      }));
+    },
+
+    async renewLeases(owner, executionIds, leaseMs) {
+      await sql`
+        update flows.executions set lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
+         where execution_id = any(${sql.array(executionIds)}::uuid[]) and lease_owner = ${owner} and status = 'running'`;
+    },
+
+    async saveOutcome(owner, executionId, outcome: ExecutionOutcome) {
+      const terminal = outcome.status !== "waiting";
+      const error = outcome.status === "failed" ? outcome.error : null;
+      await sql`
+        update flows.executions
+           set status = ${outcome.status},
+               result = ${outcome.status === "completed" ? json(sql, outcome.result) : null},
+               error_code = ${error?.code ?? null},
+               error_message = ${error?.message ?? null},
+               resume_at = ${outcome.status === "waiting" ? outcome.resumeAt : null},
+               current_step_id = ${"stepId" in outcome ? outcome.stepId ?? null : null},
+               lease_owner = null, lease_expires_at = null,
+               finished_at = ${terminal ? sql`now()` : null},
+               updated_at = now()
+         where execution_id = ${executionId} and lease_owner = ${owner} and status = 'running'`;
+    },
+
+    storeFor(execution) {
+      return createExecutionStore(sql, execution);
+    },
+
+    async nextResumeAt() {
+      const [row] = await sql`select min(resume_at) as due from flows.executions where status = 'waiting'`;
+      return row?.due ?? null;
+    },
+
+    async maxCausationDepth() {
+      const [row] = await sql`select max_causation_depth from flows.engine_state where engine_state_id`;
+      return row?.max_causation_depth ?? 5;
+    },
+
+    async stopDraining(): Promise<StopCheck> {
+      await sql`
+        update flows.engine_state set draining_until = '-infinity', last_kick_at = '-infinity', updated_at = now()
+         where engine_state_id`;
+      // Writers that skipped their kick hold the lock shared until they commit.
+      const [row] = await sql`select pg_try_advisory_xact_lock(flows.drain_lock_key()) as free`;
+      return row.free ? "clear" : "writers-pending";
+    },
+
+    async waitForSkippedWriters(timeoutMs) {
+      try {
+        await sql.begin(async (tx) => {
+          await tx.unsafe(`set local lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
+          await tx`select pg_advisory_xact_lock(flows.drain_lock_key())`;
+        });
+        return true;
+      } catch (error) {
+        if ((error as { code?: string }).code === SQLSTATE_LOCK_TIMEOUT) return false;
+        throw error;
+      }
+    },
+  };
+}
+
+/** The executor's Store for one execution: its attempts, its cancellation flag, and row updates it causes. */
+function createExecutionStore(sql: Sql, execution: ClaimedExecution): Store {
+  const stepTypes = new Map(execution.definition.steps.map((s) => [s.id, s.type]));
+  return {
+    async loadCheckpoint(executionId) {
+      const rows = await sql`
+        select step_attempt_id::text as attempt_id, step_id, attempt, status, started_at, output, branch, error,
+               resume_at, continued
+          from flows.execution_steps where execution_id = ${executionId}`;
+      return {
+        attempts: rows.map((r): AttemptRecord => ({
+          attemptId: r.attempt_id,
+          stepId: r.step_id,
+          attempt: r.attempt,
+          status: r.status,
+          startedAt: r.started_at,
+          output: r.output ?? undefined,
+          branch: r.branch,
+          error: r.error,
+          resumeAt: r.resume_at,
+          continued: r.continued,
+        })),
+      };
+    },
+
+    async startAttempt(start: AttemptStart) {
+      const [row] = await sql`
+        insert into flows.execution_steps (execution_id, tenant_id, step_id, step_type, status, attempt, input, started_at)
+        values (${start.executionId}, ${execution.tenantId}, ${start.stepId}, ${stepTypes.get(start.stepId) ?? "unknown"},
+                'running', ${start.attempt}, ${json(sql, start.input)}, ${start.startedAt})
+        returning step_attempt_id::text as attempt_id`;
+      return row.attempt_id;
+    },
+
+    async finishAttempt(attemptId: string, finish: AttemptFinish) {
+      await sql`
+        update flows.execution_steps
+           set status = ${finish.status}, finished_at = ${finish.finishedAt}, duration_ms = ${Math.max(0, Math.round(finish.durationMs))},
+               output = ${json(sql, finish.output)}, branch = ${json(sql, finish.branch)}, error = ${json(sql, finish.error)},
+               error_code = ${finish.error?.code ?? null}, error_message = ${finish.error?.message ?? null},
+               logs = ${json(sql, finish.logs)}, resume_at = ${finish.resumeAt ?? null}, continued = ${finish.continued ?? false}
+         where step_attempt_id = ${attemptId}::bigint`;
+    },
+
+    async isCancelRequested(executionId) {
+      const [row] = await sql`select cancel_requested_at is not null as requested from flows.executions where execution_id = ${executionId}`;
+      return row?.requested ?? false;
+    },
+
+    async updateRow(table: string, keyColumn: string, key: string | number, values: Record<string, unknown>, causation: Causation) {
+      const [schema, name] = table.includes(".") ? table.split(".") : ["public", table];
+      const columns = Object.keys(values);
+      if (columns.length === 0) return { updatedCount: 0 };
+      return await sql.begin(async (tx) => {
+        // Capture triggers read this to record the change's causation (the loop guard counts depth).
+        await tx`select set_config('flows.causation', ${JSON.stringify({
+          execution_id: causation.executionId,
+          step_id: causation.stepId,
+          depth: execution.causationDepth + 1,
+        })}, true)`;
+        // The key is compared in the column's own type, so the column's index is used.
+        const [column] = await tx`
+          select pg_catalog.format_type(a.atttypid, a.atttypmod) as type_name
+            from pg_catalog.pg_attribute a
+           where a.attrelid = pg_catalog.to_regclass(${`${schema}.${name}`}) and a.attname = ${keyColumn} and not a.attisdropped`;
+        if (!column) {
+          throw new FlowError("ROW_NOT_FOUND", `db_update: ${schema}.${name} has no column ${keyColumn}`);
+        }
+        const result = await tx`
+          update ${tx(schema)}.${tx(name)} set ${tx(values as Record<string, postgres.SerializableParameter>, columns)}
+           where ${tx(keyColumn)} = ${String(key)}::text::${tx.unsafe(column.type_name)}`;
+        return { updatedCount: result.count };
+      });
+    },
+  };
+}
+
+/** Reads secrets from Vault (`vault.decrypted_secrets`). */
+export function createVaultSecrets(sql: Sql): SecretsPort {
+  return {
+    async getSecrets(names) {
+      if (names.length === 0) return {};
+      const rows = await sql`
+        select name, decrypted_secret from vault.decrypted_secrets where name = any(${sql.array([...names])}::text[])`;
+      return Object.fromEntries(rows.map((r) => [r.name, r.decrypted_secret]));
+    },
+  };
+}
+
+/** A request to start a manual run of a flow by key. */
+export interface ManualRunRequest {
+  flowKey: string;
+  input: unknown;
+  /** The signed-in user, or null for the service role. */
+  userId: string | null;
+  /** The caller's JWT claims, as PostgREST would set them. */
+  claims: Record<string, unknown>;
+}
+
+const DEFAULT_TENANT = "00000000-0000-0000-0000-000000000001";
+
+/**
+ * Creates a pending manual execution after the same checks as the SQL API: the caller's tenant comes from
+ * `flows.current_tenant()` under the caller's claims, and only a member of that tenant may run its flows.
+ * Throws errors with `code` FL001 (not a member), FL002 (no such flow or no published version) or PARAMETERS_INVALID.
+ */
+export async function startManualRun(
+  sql: Sql,
+  request: ManualRunRequest,
+  validateInput: (definition: FlowDefinition, input: unknown) => void,
+): Promise<{ executionId: string }> {
+  return await sql.begin(async (tx) => {
+    await tx`select set_config('request.jwt.claims', ${JSON.stringify(request.claims)}, true)`;
+    let tenantId: string | null;
+    if (request.claims.role === "service_role") {
+      const claimed = (request.claims.app_metadata as { tenant_id?: unknown } | undefined)?.tenant_id;
+      tenantId = typeof claimed === "string" ? claimed : DEFAULT_TENANT;
+    } else {
+      const [who] = await tx`select flows.current_tenant() as tenant_id, flows.current_member_role() as role`;
+      if (!who?.tenant_id || !who.role) {
+        throw Object.assign(new Error("you are not a member of any tenant that may run flows"), { code: "FL001" });
+      }
+      tenantId = who.tenant_id;
+    }
+    const [flow] = await tx`
+      select f.flow_id, f.is_active, v.version_id, v.definition
+        from flows.flows f
+        left join flows.versions v on v.flow_id = f.flow_id and v.status = 'published'
+       where f.tenant_id = ${tenantId} and f.key = ${request.flowKey}`;
+    if (!flow) throw Object.assign(new Error(`flow "${request.flowKey}" not found`), { code: "FL002" });
+    if (!flow.version_id) throw Object.assign(new Error(`flow "${request.flowKey}" has no published version`), { code: "FL002" });
+    if (!flow.is_active) throw Object.assign(new Error(`flow "${request.flowKey}" is inactive`), { code: "FL007" });
+    validateInput(parseDefinition(flow.version_id, flow.definition), request.input);
+    const [row] = await tx`
+      insert into flows.executions (tenant_id, flow_id, version_id, trigger_type, status, input, executed_by)
+      values (${tenantId}, ${flow.flow_id}, ${flow.version_id}, 'manual', 'pending', ${json(tx, request.input ?? {})}, ${request.userId})
+      returning execution_id`;
+    return { executionId: row.execution_id };
+  });
+}
