@@ -31,6 +31,9 @@ fi
 
 # npm dependencies: install when missing or when package-lock.json changed since the last install.
 if [ ! -x node_modules/.bin/deno ] || [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
-  echo "flows: installing npm dependencies (npm ci)"
-  npm ci --no-audit --no-fund --loglevel=error
+  echo "flows: installing npm dependencies"
+  # npm ci refuses a lock file that lacks other platforms' optional packages (deno and rollup ship one per
+  # platform, and some npm configurations record only the local one); npm install then installs the same locked
+  # versions without rewriting the lock file.
+  npm ci --no-audit --no-fund --loglevel=silent 2>/dev/null || npm install --no-audit --no-fund --no-save --loglevel=error
 fi

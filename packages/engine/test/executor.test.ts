@@ -61,12 +61,12 @@ const tasksTrigger = { type: "row_change", table: "public.tasks", events: ["INSE
 function run(
   def: FlowDefinition,
   ports: TestPorts,
-  runners: StepRunner<any>[] = builtInRunners(),
+  runners: StepRunner<unknown>[] = builtInRunners(),
   execution: ExecutionRequest = { id: "exec-1", event: rowEvent({ id: 1 }) },
   extra: { signal?: AbortSignal; options?: Parameters<typeof runExecution>[0]["options"] } = {},
 ): Promise<ExecutionOutcome> {
   // Later runners override built-ins of the same type, so tests can swap one runner.
-  const byType = new Map<string, StepRunner<any>>();
+  const byType = new Map<string, StepRunner<unknown>>();
   for (const runner of [...builtInRunners(), ...runners]) byType.set(runner.stepType, runner);
   return runExecution({ execution, definition: def, registry: createRegistry([...byType.values()]), ports, ...extra });
 }

@@ -207,5 +207,9 @@ describe("http runner", () => {
       errors: [{ path: "body", message: "A GET request cannot have a body" }],
     });
     expect(httpRunner.validateConfig({ url: "ftp://x.test" })).toEqual({ valid: false, errors: [{ path: "url", message: "Invalid URL" }] });
+    expect(httpRunner.validateConfig({ url: "https://x.test", headers: { "X-Name": "a\r\nInjected: 1" } })).toEqual({
+      valid: false,
+      errors: [{ path: "headers.X-Name", message: "Header values cannot contain line breaks" }],
+    });
   });
 });

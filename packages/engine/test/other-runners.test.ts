@@ -138,3 +138,12 @@ describe("registry", () => {
     expect(createRegistry(builtInRunners()).stepTypes()).toHaveLength(8);
   });
 });
+
+describe("condition runner compile cache", () => {
+  it("evaluates equal rules from separate config objects consistently", async () => {
+    const context = stepContext({ event: { op: "INSERT", row: { n: 5 } } });
+    const make = () => ({ rules: { field: "n", op: "gt", value: 3 } as const, then: "x" });
+    expect(await conditionRunner.execute(make(), context)).toMatchObject({ next: "x" });
+    expect(await conditionRunner.execute(make(), stepContext({ event: { row: { n: 1 } } }))).toEqual({ status: "completed", output: { matched: false } });
+  });
+});

@@ -113,8 +113,10 @@ function matchesType(type: ParameterType, value: unknown): boolean {
       return typeof value === "number" && Number.isInteger(value);
     case "number":
       return typeof value === "number" && Number.isFinite(value);
-    default:
-      return typeof value === type;
+    case "string":
+      return typeof value === "string";
+    case "boolean":
+      return typeof value === "boolean";
   }
 }
 

@@ -311,7 +311,7 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
       return { status: "waiting", resumeAt: clock.now(), reason: "yield", stepId: step.id };
     }
 
-    let firstAttempt = (last?.attempt ?? 0) + 1;
+    const firstAttempt = (last?.attempt ?? 0) + 1;
     const now = clock.now();
     if (last?.status === "suspended") {
       const resumeAt = last.resumeAt ?? now;

@@ -1,6 +1,10 @@
 /** The `condition` runner: evaluates rules and tells the executor where to continue. */
 import { type ConditionConfig, ConditionConfigSchema } from "../definition/step-configs.ts";
-import { compileRulesCached } from "../rules/cache.ts";
+import { createCompiledCache } from "../rules/cache.ts";
+import { type CompiledRule, compileRules } from "../rules/compile.ts";
+
+// Keyed by the rule's JSON: validated configs are fresh objects on every attempt, so identity would never hit.
+const compiledRules = createCompiledCache<CompiledRule>(512);
 import { configValidator, type StepRunner } from "./types.ts";
 
 /**
@@ -13,9 +17,9 @@ export const conditionRunner: StepRunner<ConditionConfig> = {
   configSchema: ConditionConfigSchema,
   rawConfigKeys: ["rules"],
   validateConfig: configValidator(ConditionConfigSchema),
-  async execute(config, context) {
-    // `rules` is never rendered, so it is the definition's own object and the compiled function is reused.
-    const evaluate = compileRulesCached(config.rules);
+  execute(config, context) {
+    // `rules` is never rendered, so its JSON is the same on every run of the version.
+    const evaluate = compiledRules.get(JSON.stringify(config.rules), () => compileRules(config.rules));
     const event = context.event;
     const usesSubject = config.subject !== undefined;
     const matched = evaluate({
@@ -25,7 +29,7 @@ export const conditionRunner: StepRunner<ConditionConfig> = {
     });
     const target = matched ? config.then : config.else;
     const output = { matched };
-    if (target === undefined) return { status: "completed", output };
-    return { status: "branch", next: target, output };
+    if (target === undefined) return Promise.resolve({ status: "completed", output });
+    return Promise.resolve({ status: "branch", next: target, output });
   },
 };

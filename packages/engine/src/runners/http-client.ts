@@ -140,6 +140,8 @@ async function readResponse(response: Response, url: URL, maxBytes: number, sign
 export function parseRetryAfter(value: string | undefined, clock: Clock): number | undefined {
   if (value === undefined || value.trim() === "") return undefined;
   if (/^\s*\d+\s*$/.test(value)) return Number(value) * 1000;
+  // Only an HTTP-date (it names a weekday and month) is parsed; Date.parse accepts too much else.
+  if (!/[A-Za-z]/.test(value)) return undefined;
   const date = Date.parse(value);
   if (Number.isNaN(date)) return undefined;
   return Math.max(0, date - clock.now().getTime());

@@ -34,9 +34,14 @@ export const httpRunner: StepRunner<HttpConfig> = {
   configSchema: HttpConfigSchema,
   validateConfig: configValidator(HttpConfigSchema, (config) => {
     const method = config.method ?? "GET";
-    return config.body !== undefined && (method === "GET" || method === "HEAD")
+    const issues = config.body !== undefined && (method === "GET" || method === "HEAD")
       ? [{ path: "body", message: `A ${method} request cannot have a body` }]
       : [];
+    // A rendered value with a line break would make fetch throw, which would look like a network failure.
+    for (const [name, value] of Object.entries(config.headers ?? {})) {
+      if (/[\r\n\0]/.test(value)) issues.push({ path: `headers.${name}`, message: "Header values cannot contain line breaks" });
+    }
+    return issues;
   }),
   async execute(config: HttpConfig, context: StepContext) {
     const method = config.method ?? "GET";

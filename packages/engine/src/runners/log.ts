@@ -7,7 +7,7 @@ export const logRunner: StepRunner<LogConfig> = {
   stepType: "log",
   configSchema: LogConfigSchema,
   validateConfig: configValidator(LogConfigSchema),
-  async execute(config, context) {
+  execute(config, context) {
     const level = config.level ?? "info";
     const entry = {
       level,
@@ -15,6 +15,6 @@ export const logRunner: StepRunner<LogConfig> = {
       at: context.clock.now().toISOString(),
       ...(config.data === undefined ? {} : { data: config.data }),
     };
-    return { status: "completed", output: { level, message: config.message }, logs: [entry] };
+    return Promise.resolve({ status: "completed", output: { level, message: config.message }, logs: [entry] });
   },
 };

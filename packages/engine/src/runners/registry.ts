@@ -21,11 +21,11 @@ export interface RunnerRegistry {
 }
 
 /** Builds a registry; throws when two runners claim the same step type. */
-export function createRegistry(runners: ReadonlyArray<StepRunner<any>>): RunnerRegistry {
+export function createRegistry(runners: ReadonlyArray<StepRunner<unknown>>): RunnerRegistry {
   const byType = new Map<string, StepRunner>();
   for (const runner of runners) {
     if (byType.has(runner.stepType)) throw new Error(`Two runners registered for step type "${runner.stepType}"`);
-    byType.set(runner.stepType, runner as StepRunner);
+    byType.set(runner.stepType, runner);
   }
   return {
     get: (stepType) => byType.get(stepType),
@@ -44,7 +44,7 @@ export interface BuiltInRunnerOptions {
 }
 
 /** A fresh list of every built-in runner, for `createRegistry(builtInRunners())`. */
-export function builtInRunners(options: BuiltInRunnerOptions = {}): StepRunner<any>[] {
+export function builtInRunners(options: BuiltInRunnerOptions = {}): StepRunner<unknown>[] {
   return [
     tabularRunner,
     httpRunner,

@@ -7,7 +7,7 @@ export const transformRunner: StepRunner<TransformConfig> = {
   stepType: "transform",
   configSchema: TransformConfigSchema,
   validateConfig: configValidator(TransformConfigSchema),
-  async execute(config) {
-    return { status: "completed", output: config.output };
+  execute(config) {
+    return Promise.resolve({ status: "completed", output: config.output });
   },
 };

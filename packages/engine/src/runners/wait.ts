@@ -23,14 +23,14 @@ export function createWaitRunner(options: WaitRunnerOptions = {}): StepRunner<Wa
       if (typeof config.seconds === "string") return [];
       return config.seconds > maxSeconds ? [{ path: "seconds", message: `Must be at most ${maxSeconds} seconds` }] : [];
     }),
-    async execute(config, context) {
+    execute(config, context) {
       if (typeof config.seconds !== "number") {
-        throw new FlowError("CONFIG_INVALID", `wait: "seconds" must render to a number`);
+        return Promise.reject(new FlowError("CONFIG_INVALID", `wait: "seconds" must render to a number`));
       }
       const seconds = config.seconds;
       const resumeAt = new Date(context.clock.now().getTime() + seconds * 1000);
-      if (seconds === 0) return { status: "completed", output: { waited_seconds: 0 } };
-      return { status: "suspended", resumeAt, reason: config.reason ?? `wait ${seconds}s` };
+      if (seconds === 0) return Promise.resolve({ status: "completed", output: { waited_seconds: 0 } });
+      return Promise.resolve({ status: "suspended", resumeAt, reason: config.reason ?? `wait ${seconds}s` });
     },
   };
 }

@@ -8,11 +8,11 @@ export class InMemorySecrets implements SecretsPort {
   readonly requests: string[][] = [];
   constructor(private readonly values: Record<string, string> = {}) {}
 
-  async getSecrets(names: readonly string[]): Promise<Record<string, string>> {
+  getSecrets(names: readonly string[]): Promise<Record<string, string>> {
     this.requests.push([...names]);
     const found: Record<string, string> = {};
     for (const name of names) if (Object.prototype.hasOwnProperty.call(this.values, name)) found[name] = this.values[name]!;
-    return found;
+    return Promise.resolve(found);
   }
 }
 

@@ -59,8 +59,8 @@ export class InMemoryStore implements Store {
     return attemptId;
   }
 
-  async loadCheckpoint(executionId: string): Promise<Checkpoint> {
-    return {
+  loadCheckpoint(executionId: string): Promise<Checkpoint> {
+    return Promise.resolve({
       attempts: this.attemptsOf(executionId).map((attempt) => ({
         attemptId: attempt.attemptId,
         stepId: attempt.stepId,
@@ -73,10 +73,10 @@ export class InMemoryStore implements Store {
         resumeAt: attempt.resumeAt ?? null,
         continued: attempt.continued ?? false,
       })),
-    };
+    });
   }
 
-  async startAttempt(start: AttemptStart): Promise<string> {
+  startAttempt(start: AttemptStart): Promise<string> {
     const attemptId = `attempt-${this.nextId++}`;
     this.attempts.push({
       attemptId,
@@ -88,12 +88,12 @@ export class InMemoryStore implements Store {
       input: structuredClone(start.input),
       finishes: [],
     });
-    return attemptId;
+    return Promise.resolve(attemptId);
   }
 
-  async finishAttempt(attemptId: string, finish: AttemptFinish): Promise<void> {
+  finishAttempt(attemptId: string, finish: AttemptFinish): Promise<void> {
     const attempt = this.attempts.find((candidate) => candidate.attemptId === attemptId);
-    if (attempt === undefined) throw new Error(`Unknown attempt ${attemptId}`);
+    if (attempt === undefined) return Promise.reject(new Error(`Unknown attempt ${attemptId}`));
     // Persisting means serialising: clone so later mutation by the engine cannot alter history.
     const copy = structuredClone(finish);
     attempt.finishes.push(copy);
@@ -106,13 +106,14 @@ export class InMemoryStore implements Store {
     attempt.resumeAt = copy.resumeAt ?? null;
     if (copy.continued !== undefined) attempt.continued = copy.continued;
     if (copy.logs !== undefined) attempt.logs = copy.logs;
+    return Promise.resolve();
   }
 
-  async isCancelRequested(executionId: string): Promise<boolean> {
-    return this.cancelled.has(executionId);
+  isCancelRequested(executionId: string): Promise<boolean> {
+    return Promise.resolve(this.cancelled.has(executionId));
   }
 
-  async updateRow(
+  updateRow(
     table: string,
     keyColumn: string,
     key: string | number,
@@ -127,6 +128,6 @@ export class InMemoryStore implements Store {
         updatedCount++;
       }
     }
-    return { updatedCount };
+    return Promise.resolve({ updatedCount });
   }
 }

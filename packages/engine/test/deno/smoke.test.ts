@@ -75,9 +75,9 @@ Deno.test("executor runs, suspends at a wait and resumes with in-memory ports", 
   ports.clock.advance(30_000);
   const second = await runExecution(params);
   check(second.status === "completed", `expected completed, got ${JSON.stringify(second)}`);
-  const outputs = second.status === "completed" ? second.result.outputs as Record<string, any> : {};
-  check(outputs.call.body.url === "https://api.example.com/tasks/5", "http url rendered");
-  check(outputs.call.body.key === await sha256Hex("exec-deno:call"), "idempotency key");
+  const outputs = (second.status === "completed" ? second.result.outputs : {}) as { call?: { body: { url: string; key: string } } };
+  check(outputs.call?.body.url === "https://api.example.com/tasks/5", "http url rendered");
+  check(outputs.call?.body.key === await sha256Hex("exec-deno:call"), "idempotency key");
   check(ports.store.rows("public.tasks")[0]?.status === "notified", "row updated");
   check(ports.functions.calls.length === 1, "function invoked once");
   check(ports.store.attemptsOf("exec-deno").length === 6, "one attempt per step");
