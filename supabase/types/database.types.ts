@@ -35,14 +35,14 @@ export type Database = {
                   ]
                 },"execution_steps": {
                   Row: {
-                    "attempt": number,"branch": Json | null,"continued": boolean,"duration_ms": number | null,"error": Json | null,"error_code": string | null,"error_message": string | null,"execution_id": string,"finished_at": string | null,"input": Json | null,"logs": Json | null,"output": Json | null,"resume_at": string | null,"started_at": string,"status": string,"step_attempt_id": number,"step_id": string,"step_type": string,"tenant_id": string
+                    "attempt": number,"branch": Json | null,"continued": boolean,"duration_ms": number | null,"error": Json | null,"error_code": string | null,"error_message": string | null,"execution_id": string,"finished_at": string | null,"input": Json | null,"logs": Json | null,"output": Json | null,"resume_at": string | null,"reused_from_attempt_id": number | null,"started_at": string,"status": string,"step_attempt_id": number,"step_id": string,"step_type": string,"tenant_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "attempt"?: number,"branch"?: Json | null,"continued"?: boolean,"duration_ms"?: number | null,"error"?: Json | null,"error_code"?: string | null,"error_message"?: string | null,"execution_id": string,"finished_at"?: string | null,"input"?: Json | null,"logs"?: Json | null,"output"?: Json | null,"resume_at"?: string | null,"started_at"?: string,"status"?: string,"step_attempt_id"?: never,"step_id": string,"step_type": string,"tenant_id": string
+                    "attempt"?: number,"branch"?: Json | null,"continued"?: boolean,"duration_ms"?: number | null,"error"?: Json | null,"error_code"?: string | null,"error_message"?: string | null,"execution_id": string,"finished_at"?: string | null,"input"?: Json | null,"logs"?: Json | null,"output"?: Json | null,"resume_at"?: string | null,"reused_from_attempt_id"?: number | null,"started_at"?: string,"status"?: string,"step_attempt_id"?: never,"step_id": string,"step_type": string,"tenant_id": string
                   }
                   Update: {
-                    "attempt"?: number,"branch"?: Json | null,"continued"?: boolean,"duration_ms"?: number | null,"error"?: Json | null,"error_code"?: string | null,"error_message"?: string | null,"execution_id"?: string,"finished_at"?: string | null,"input"?: Json | null,"logs"?: Json | null,"output"?: Json | null,"resume_at"?: string | null,"started_at"?: string,"status"?: string,"step_attempt_id"?: never,"step_id"?: string,"step_type"?: string,"tenant_id"?: string
+                    "attempt"?: number,"branch"?: Json | null,"continued"?: boolean,"duration_ms"?: number | null,"error"?: Json | null,"error_code"?: string | null,"error_message"?: string | null,"execution_id"?: string,"finished_at"?: string | null,"input"?: Json | null,"logs"?: Json | null,"output"?: Json | null,"resume_at"?: string | null,"reused_from_attempt_id"?: number | null,"started_at"?: string,"status"?: string,"step_attempt_id"?: never,"step_id"?: string,"step_type"?: string,"tenant_id"?: string
                   }
                   Relationships: [
                     {
@@ -51,18 +51,24 @@ export type Database = {
 isOneToOne: false
       referencedRelation: "executions"
       referencedColumns: ["execution_id","tenant_id"]
+    },{
+      foreignKeyName: "execution_steps_reused_from_attempt_id_fkey"
+      columns: ["reused_from_attempt_id"]
+isOneToOne: false
+      referencedRelation: "execution_steps"
+      referencedColumns: ["step_attempt_id"]
     }
                   ]
                 },"executions": {
                   Row: {
-                    "attempt_count": number,"cancel_requested_at": string | null,"cancel_requested_by": string | null,"context": NonNullable<Json>,"created_at": string,"current_step_id": string | null,"error_code": string | null,"error_message": string | null,"event_id": number | null,"executed_by": string | null,"execution_id": string,"finished_at": string | null,"flow_id": string,"input": NonNullable<Json>,"lease_expires_at": string | null,"lease_owner": string | null,"result": Json | null,"resume_at": string | null,"started_at": string | null,"status": string,"step_count": number,"subject": string | null,"tenant_id": string,"trigger_type": string,"updated_at": string,"version_id": string
+                    "attempt_count": number,"cancel_requested_at": string | null,"cancel_requested_by": string | null,"context": NonNullable<Json>,"created_at": string,"current_step_id": string | null,"error_code": string | null,"error_message": string | null,"event_id": number | null,"executed_by": string | null,"execution_id": string,"finished_at": string | null,"flow_id": string,"input": NonNullable<Json>,"lease_expires_at": string | null,"lease_owner": string | null,"rerun_of_execution_id": string | null,"result": Json | null,"resume_at": string | null,"source_event_id": number | null,"started_at": string | null,"status": string,"step_count": number,"subject": string | null,"tenant_id": string,"trigger_type": string,"updated_at": string,"version_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "attempt_count"?: number,"cancel_requested_at"?: string | null,"cancel_requested_by"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"current_step_id"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"event_id"?: number | null,"executed_by"?: string | null,"execution_id"?: string,"finished_at"?: string | null,"flow_id": string,"input"?: NonNullable<Json>,"lease_expires_at"?: string | null,"lease_owner"?: string | null,"result"?: Json | null,"resume_at"?: string | null,"started_at"?: string | null,"status"?: string,"step_count"?: number,"subject"?: string | null,"tenant_id": string,"trigger_type": string,"updated_at"?: string,"version_id": string
+                    "attempt_count"?: number,"cancel_requested_at"?: string | null,"cancel_requested_by"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"current_step_id"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"event_id"?: number | null,"executed_by"?: string | null,"execution_id"?: string,"finished_at"?: string | null,"flow_id": string,"input"?: NonNullable<Json>,"lease_expires_at"?: string | null,"lease_owner"?: string | null,"rerun_of_execution_id"?: string | null,"result"?: Json | null,"resume_at"?: string | null,"source_event_id"?: number | null,"started_at"?: string | null,"status"?: string,"step_count"?: number,"subject"?: string | null,"tenant_id": string,"trigger_type": string,"updated_at"?: string,"version_id": string
                   }
                   Update: {
-                    "attempt_count"?: number,"cancel_requested_at"?: string | null,"cancel_requested_by"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"current_step_id"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"event_id"?: number | null,"executed_by"?: string | null,"execution_id"?: string,"finished_at"?: string | null,"flow_id"?: string,"input"?: NonNullable<Json>,"lease_expires_at"?: string | null,"lease_owner"?: string | null,"result"?: Json | null,"resume_at"?: string | null,"started_at"?: string | null,"status"?: string,"step_count"?: number,"subject"?: string | null,"tenant_id"?: string,"trigger_type"?: string,"updated_at"?: string,"version_id"?: string
+                    "attempt_count"?: number,"cancel_requested_at"?: string | null,"cancel_requested_by"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"current_step_id"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"event_id"?: number | null,"executed_by"?: string | null,"execution_id"?: string,"finished_at"?: string | null,"flow_id"?: string,"input"?: NonNullable<Json>,"lease_expires_at"?: string | null,"lease_owner"?: string | null,"rerun_of_execution_id"?: string | null,"result"?: Json | null,"resume_at"?: string | null,"source_event_id"?: number | null,"started_at"?: string | null,"status"?: string,"step_count"?: number,"subject"?: string | null,"tenant_id"?: string,"trigger_type"?: string,"updated_at"?: string,"version_id"?: string
                   }
                   Relationships: [
                     {
@@ -78,6 +84,12 @@ isOneToOne: false
       referencedRelation: "flows"
       referencedColumns: ["flow_id","tenant_id"]
     },{
+      foreignKeyName: "executions_rerun_of_execution_id_fkey"
+      columns: ["rerun_of_execution_id"]
+isOneToOne: false
+      referencedRelation: "executions"
+      referencedColumns: ["execution_id"]
+    },{
       foreignKeyName: "executions_version_fkey"
       columns: ["version_id","flow_id"]
 isOneToOne: false
@@ -87,14 +99,14 @@ isOneToOne: false
                   ]
                 },"flows": {
                   Row: {
-                    "created_at": string,"created_by": string | null,"description": string | null,"flow_id": string,"is_active": boolean,"key": string,"name": string,"tenant_id": string,"updated_at": string
+                    "created_at": string,"created_by": string | null,"description": string | null,"flow_id": string,"is_active": boolean,"is_paused": boolean,"key": string,"name": string,"tenant_id": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"created_by"?: string | null,"description"?: string | null,"flow_id"?: string,"is_active"?: boolean,"key": string,"name": string,"tenant_id": string,"updated_at"?: string
+                    "created_at"?: string,"created_by"?: string | null,"description"?: string | null,"flow_id"?: string,"is_active"?: boolean,"is_paused"?: boolean,"key": string,"name": string,"tenant_id": string,"updated_at"?: string
                   }
                   Update: {
-                    "created_at"?: string,"created_by"?: string | null,"description"?: string | null,"flow_id"?: string,"is_active"?: boolean,"key"?: string,"name"?: string,"tenant_id"?: string,"updated_at"?: string
+                    "created_at"?: string,"created_by"?: string | null,"description"?: string | null,"flow_id"?: string,"is_active"?: boolean,"is_paused"?: boolean,"key"?: string,"name"?: string,"tenant_id"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     
@@ -225,6 +237,7 @@ isOneToOne: false
 "description": string | null,
 "flow_id": string,
 "is_active": boolean,
+"is_paused": boolean,
 "key": string,
 "name": string,
 "tenant_id": string,
@@ -270,6 +283,7 @@ isOneToOne: false
 "description": string | null,
 "flow_id": string,
 "is_active": boolean,
+"is_paused": boolean,
 "key": string,
 "name": string,
 "tenant_id": string,
@@ -355,8 +369,10 @@ isOneToOne: false
 "input": NonNullable<Json>,
 "lease_expires_at": string | null,
 "lease_owner": string | null,
+"rerun_of_execution_id": string | null,
 "result": Json | null,
 "resume_at": string | null,
+"source_event_id": number | null,
 "started_at": string | null,
 "status": string,
 "step_count": number,
@@ -377,6 +393,9 @@ isOneToOne: false
                            },
 "require_role":
 { Args: { "action": string,"allowed_roles": (string)[] }; Returns: undefined
+                           },
+"rerun":
+{ Args: { "execution_id": string,"from_step"?: string }; Returns: string
                            },
 "rollback_to_version":
 { Args: { "change_notes"?: string,"flow_id": string,"version_id": string }; Returns: {
@@ -410,6 +429,26 @@ isOneToOne: false
 "description": string | null,
 "flow_id": string,
 "is_active": boolean,
+"is_paused": boolean,
+"key": string,
+"name": string,
+"tenant_id": string,
+"updated_at": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "flows"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"set_flow_paused":
+{ Args: { "flow_id": string,"is_paused": boolean }; Returns: {
+              "created_at": string,
+"created_by": string | null,
+"description": string | null,
+"flow_id": string,
+"is_active": boolean,
+"is_paused": boolean,
 "key": string,
 "name": string,
 "tenant_id": string,
@@ -459,6 +498,7 @@ isOneToOne: false
 "description": string | null,
 "flow_id": string,
 "is_active": boolean,
+"is_paused": boolean,
 "key": string,
 "name": string,
 "tenant_id": string,

@@ -29,6 +29,8 @@ export interface DrainOptions {
   shortWaitMs?: number;
   /** How long to wait for writers that skipped their kick before stopping anyway. Default 5 s. */
   writerGraceMs?: number;
+  /** How often running executions are checked for cancellation requests. Default 500 ms. */
+  cancelPollMs?: number;
 }
 
 /** What a drain did. */
@@ -72,6 +74,14 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
   };
   const maxDepth = await store.maxCausationDepth();
   const running = new Map<string, Promise<void>>();
+  // One abort controller per running execution: a cancellation request aborts its in-flight request at once.
+  const controllers = new Map<string, AbortController>();
+  const cancelPoll = setInterval(() => {
+    if (controllers.size === 0) return;
+    store.cancelRequested([...controllers.keys()]).then((ids) => {
+      for (const id of ids) controllers.get(id)?.abort(new DOMException("cancelled on request", "AbortError"));
+    }).catch((error) => ports.logger.log("warn", "cancellation check failed", { error: String(error) }));
+  }, options.cancelPollMs ?? 500);
 
   // Leases of long-running executions are renewed so no other invocation takes them over.
   const renewal = setInterval(() => {
@@ -83,6 +93,10 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
   }, Math.max(1_000, Math.floor(leaseMs / 3)));
 
   async function runOne(execution: ClaimedExecution): Promise<void> {
+    const controller = new AbortController();
+    controllers.set(execution.executionId, controller);
+    const onShutdown = () => controller.abort(deps.signal?.reason);
+    deps.signal?.addEventListener("abort", onShutdown, { once: true });
     let outcome: ExecutionOutcome;
     try {
       outcome = await runExecution({
@@ -96,7 +110,7 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
         definition: execution.definition,
         registry: deps.registry,
         ports: { ...ports, store: store.storeFor(execution) },
-        signal: deps.signal,
+        signal: controller.signal,
         options: { yieldAfterMs: Math.max(1_000, budgetMs - elapsed()) },
       });
     } catch (error) {
@@ -105,6 +119,13 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
         executionId: execution.executionId,
         error: toFlowError(error).message,
       });
+      return;
+    } finally {
+      controllers.delete(execution.executionId);
+      deps.signal?.removeEventListener("abort", onShutdown);
+    }
+    if (outcome.status === "cancelled" && deps.signal?.aborted) {
+      // The invocation is shutting down, not the user cancelling: leave the execution to its lease.
       return;
     }
     await store.saveOutcome(options.owner, execution.executionId, outcome);
@@ -169,6 +190,7 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
     await Promise.allSettled(running.values());
   } finally {
     clearInterval(renewal);
+    clearInterval(cancelPoll);
   }
   return report;
 }

@@ -71,6 +71,8 @@ export interface RuntimeStore {
   recordMatches(executions: NewExecution[], processedEventIds: string[], skipped: SkippedEvent[]): Promise<void>;
   /** Claims runnable executions (pending, due waits, expired leases) with a lease. */
   claimExecutions(owner: string, limit: number, leaseMs: number): Promise<ClaimedExecution[]>;
+  /** Which of these executions someone asked to cancel. */
+  cancelRequested(executionIds: string[]): Promise<string[]>;
   /** Extends the lease of executions this owner runs. */
   renewLeases(owner: string, executionIds: string[], leaseMs: number): Promise<void>;
   /** Persists an execution's outcome, only while this owner holds its lease. */

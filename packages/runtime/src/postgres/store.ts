@@ -128,13 +128,15 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
     async claimExecutions(owner, limit, leaseMs) {
       const rows = await sql`
         with candidates as (
-          select execution_id from flows.executions
-           where status = 'pending'
-              or (status = 'waiting' and resume_at <= now())
-              or (status = 'running' and lease_expires_at < now())
-           order by coalesce(resume_at, created_at)
+          select e.execution_id from flows.executions e
+           where (e.status = 'pending'
+                  or (e.status = 'waiting' and e.resume_at <= now())
+                  or (e.status = 'running' and e.lease_expires_at < now()))
+             -- Paused flows keep their work pending until they resume.
+             and not exists (select 1 from flows.flows p where p.flow_id = e.flow_id and p.is_paused)
+           order by coalesce(e.resume_at, e.created_at)
            limit ${limit}
-           for update skip locked
+           for update of e skip locked
         )
         update flows.executions x
            set status = 'running', lease_owner = ${owner},
@@ -144,7 +146,7 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
           from candidates c
           join flows.executions src on src.execution_id = c.execution_id
           join flows.versions v on v.version_id = src.version_id
-          left join flows.events ev on ev.event_id = src.event_id
+          left join flows.events ev on ev.event_id = coalesce(src.event_id, src.source_event_id)
          where x.execution_id = c.execution_id
         returning x.execution_id, x.tenant_id, x.flow_id, x.version_id, x.trigger_type, x.input, v.definition,
                   ev.operation, ev.source_schema, ev.source_table, ev.new_row, ev.old_row,
@@ -169,6 +171,14 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
       }));
     },
 
+    async cancelRequested(executionIds) {
+      if (executionIds.length === 0) return [];
+      const rows = await sql`
+        select execution_id from flows.executions
+         where execution_id = any(${sql.array(executionIds)}::uuid[]) and cancel_requested_at is not null`;
+      return rows.map((r) => r.execution_id as string);
+    },
+
     async renewLeases(owner, executionIds, leaseMs) {
       await sql`
         update flows.executions set lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
@@ -177,7 +187,11 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
 
     async saveOutcome(owner, executionId, outcome: ExecutionOutcome) {
       const terminal = outcome.status !== "waiting";
-      const error = outcome.status === "failed" ? outcome.error : null;
+      const error = outcome.status === "failed"
+        ? outcome.error
+        : outcome.status === "cancelled"
+        ? { code: "CANCELLED", message: "Cancelled on request" }
+        : null;
       await sql`
         update flows.executions
            set status = ${outcome.status},
