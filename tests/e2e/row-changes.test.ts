@@ -102,6 +102,44 @@ describe("row changes run flows", () => {
     expect(executions.map((e) => e.version_id)).toEqual([v1, v2]);
   });
 
+  it("a rollback publishes the old definition as a new version, used by new events", async () => {
+    const table = await createLeadsTable(sql, "leads_rollback");
+    const v1Definition = {
+      trigger: { type: "row_change", table, events: ["INSERT"] },
+      steps: [{ id: "shape", type: "transform", config: { output: { version: "one" } } }],
+    };
+    const { flowId, versionId: v1 } = await publishFlow(sql, "rolls-back", v1Definition);
+    await publishVersion(sql, flowId, { ...v1Definition, steps: [{ id: "shape", type: "transform", config: { output: { version: "two" } } }] });
+    const [{ version_id: v3, version_number }] = await sql`
+      select (r).version_id, (r).version_number from (select flows.rollback_to_version(${flowId}, ${v1}, 'two was wrong') as r) x`;
+    expect(version_number).toBe(3);
+    await sql.unsafe(`insert into ${table} (name) values ('after rollback')`);
+    const [execution] = await terminalExecutions(sql, flowId, 1);
+    expect(execution.version_id).toBe(v3);
+    expect(execution.result.outputs.shape).toEqual({ version: "one" });
+  });
+
+  it("a flow whose db_update re-triggers itself stops at the causation depth limit, recorded", async () => {
+    const table = await createLeadsTable(sql, "leads_loop");
+    const { flowId } = await publishFlow(sql, "loops", {
+      trigger: { type: "row_change", table, events: ["UPDATE"] },
+      steps: [{ id: "touch", type: "db_update", config: { table, key: "{{row.id}}", set: { status: "touched" } } }],
+    });
+    await sql.unsafe(`insert into ${table} (name) values ('loop')`);
+    await sql.unsafe(`update ${table} set status = 'start'`);
+    const stopped = await eventually(async () => {
+      const [row] = await sql`
+        select causation_depth, error_message from flows.events
+         where source_table = 'leads_loop' and error_message is not null`;
+      return row;
+    }, 20_000, "the loop guard to stop the chain");
+    expect(stopped.causation_depth).toBe(6);
+    expect(stopped.error_message).toMatch(/causation depth 6 exceeds the limit of 5/);
+    const executions = await terminalExecutions(sql, flowId, 6);
+    expect(executions.length).toBe(6);
+    expect(executions.every((e) => e.status === "completed")).toBe(true);
+  });
+
   it("a bulk insert of 1,000 rows makes exactly 1,000 executions", async () => {
     const table = await createLeadsTable(sql, "leads_bulk");
     const { flowId } = await publishFlow(sql, "bulk", {
