@@ -94,6 +94,7 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
 
   async function runOne(execution: ClaimedExecution): Promise<void> {
     const controller = new AbortController();
+    if (execution.cancelRequested) controller.abort(new DOMException("cancelled on request", "AbortError"));
     controllers.set(execution.executionId, controller);
     const onShutdown = () => controller.abort(deps.signal?.reason);
     deps.signal?.addEventListener("abort", onShutdown, { once: true });
@@ -109,7 +110,7 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
         },
         definition: execution.definition,
         registry: deps.registry,
-        ports: { ...ports, store: store.storeFor(execution) },
+        ports: { ...ports, store: store.storeFor(execution, () => controller.signal.aborted) },
         signal: controller.signal,
         options: { yieldAfterMs: Math.max(1_000, budgetMs - elapsed()) },
       });

@@ -54,6 +54,10 @@ export interface ClaimedExecution {
   input: unknown;
   event: { op: "INSERT" | "UPDATE" | "DELETE"; table: string; row: unknown; old: unknown } | null;
   causationDepth: number;
+  /** Someone asked to cancel it before it was claimed (a re-claim after an expired lease). */
+  cancelRequested: boolean;
+  /** First claim and no copied attempts: its checkpoint is known to be empty. */
+  fresh: boolean;
 }
 
 /** What a draining invocation found when it tried to stop. */
@@ -77,8 +81,11 @@ export interface RuntimeStore {
   renewLeases(owner: string, executionIds: string[], leaseMs: number): Promise<void>;
   /** Persists an execution's outcome, only while this owner holds its lease. */
   saveOutcome(owner: string, executionId: string, outcome: ExecutionOutcome): Promise<void>;
-  /** The executor's Store for one claimed execution. */
-  storeFor(execution: ClaimedExecution): Store;
+  /**
+   * The executor's Store for one claimed execution. `isCancelRequested`, when given, answers cancellation checks
+   * from what the caller already polls instead of a query per step.
+   */
+  storeFor(execution: ClaimedExecution, isCancelRequested?: () => boolean): Store;
   /** The earliest time a waiting execution is due, if any. */
   nextResumeAt(): Promise<Date | null>;
   /** The causation depth past which events are recorded and not run. */

@@ -150,7 +150,10 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
          where x.execution_id = c.execution_id
         returning x.execution_id, x.tenant_id, x.flow_id, x.version_id, x.trigger_type, x.input, v.definition,
                   ev.operation, ev.source_schema, ev.source_table, ev.new_row, ev.old_row,
-                  coalesce(ev.causation_depth, 0) as causation_depth`;
+                  coalesce(ev.causation_depth, 0) as causation_depth,
+                  x.cancel_requested_at is not null as cancel_requested,
+                  -- First claim of an execution that copied no attempts: its checkpoint is empty, no need to read it.
+                  (x.attempt_count = 1 and x.trigger_type <> 'rerun') as fresh`;
       return rows.map((r): ClaimedExecution => ({
         executionId: r.execution_id,
         tenantId: r.tenant_id,
@@ -168,6 +171,8 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
           }
           : null,
         causationDepth: r.causation_depth,
+        cancelRequested: r.cancel_requested,
+        fresh: r.fresh,
       }));
     },
 
@@ -206,8 +211,8 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
          where execution_id = ${executionId} and lease_owner = ${owner} and status = 'running'`;
     },
 
-    storeFor(execution) {
-      return createExecutionStore(sql, execution);
+    storeFor(execution, isCancelRequested) {
+      return createExecutionStore(sql, execution, isCancelRequested);
     },
 
     async nextResumeAt() {
@@ -245,10 +250,15 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
 }
 
 /** The executor's Store for one execution: its attempts, its cancellation flag, and row updates it causes. */
-function createExecutionStore(sql: Sql, execution: ClaimedExecution): Store {
+function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?: () => boolean): Store {
   const stepTypes = new Map(execution.definition.steps.map((s) => [s.id, s.type]));
+  let fresh = execution.fresh;
   return {
     async loadCheckpoint(executionId) {
+      if (fresh) {
+        fresh = false;
+        return { attempts: [] };
+      }
       const rows = await sql`
         select step_attempt_id::text as attempt_id, step_id, attempt, status, started_at, output, branch, error,
                resume_at, continued
@@ -289,6 +299,8 @@ function createExecutionStore(sql: Sql, execution: ClaimedExecution): Store {
     },
 
     async isCancelRequested(executionId) {
+      // The drain loop polls cancellation requests for every running execution; ask the database only without it.
+      if (cancelled) return cancelled();
       const [row] = await sql`select cancel_requested_at is not null as requested from flows.executions where execution_id = ${executionId}`;
       return row?.requested ?? false;
     },
