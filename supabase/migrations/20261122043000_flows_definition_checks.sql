@@ -4,6 +4,21 @@
 -- tests/e2e/definition-agreement.test.ts. Paths are formatted like the engine's: `steps[2].id`, `trigger.events[0]`,
 -- `(root)` for the whole definition.
 
+create function flows.is_reserved_table(table_name text) returns boolean
+language sql
+immutable
+set search_path = ''
+as $$
+  -- The same list as the engine's RESERVED_SCHEMAS (packages/engine/src/definition/schema.ts).
+  select coalesce(nullif(split_part(table_name, '.', 1), table_name), 'public') = any (array[
+           'flows', 'auth', 'vault', 'net', 'cron', 'extensions', 'storage', 'realtime', 'graphql', 'graphql_public',
+           'supabase_functions', 'supabase_migrations', 'pgsodium', 'pgsodium_masks', 'information_schema', 'pg_catalog'])
+      or coalesce(nullif(split_part(table_name, '.', 1), table_name), 'public') like 'pg\_%'
+$$;
+
+comment on function flows.is_reserved_table(text) is
+  'True when a table name (table or schema.table) lies in a schema flows may not watch: its own, the platform''s, pg_*.';
+
 create function flows.validate_definition(definition jsonb) returns jsonb
 language plpgsql
 immutable
@@ -67,6 +82,9 @@ begin
             or (field #>> '{}') !~ '^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$' then
         problems := problems || jsonb_build_object('path', 'trigger.table',
           'message', format('Invalid table %s: use table or schema.table in lowercase', field::text));
+      elsif flows.is_reserved_table(field #>> '{}') then
+        problems := problems || jsonb_build_object('path', 'trigger.table',
+          'message', 'Reserved schema: flows cannot watch system tables');
       end if;
 
       field := trigger_value -> 'events';

@@ -3,6 +3,9 @@
 -- (a committed change is never lost) and ask pg_net for one flow-engine invocation per statement at most, coalesced
 -- while an invocation is draining or was asked for a moment ago. No pg_notify: it serialises commits.
 
+-- validate_definition (callable by anyone) refuses reserved schemas through this helper.
+grant execute on function flows.is_reserved_table(text) to anon, authenticated, service_role;
+
 -- Engine coordination: one row. Writers read it; the flow-engine function writes its heartbeat into it.
 create table flows.engine_state (
   engine_state_id boolean primary key default true,
@@ -144,10 +147,22 @@ begin
      where v.status = 'published' and f.is_active and v.trigger_type = 'row_change'
      group by v.trigger_table
   loop
+    if flows.is_reserved_table(v_need.table_name) then
+      -- validate_definition refuses these already; this guards versions that reached the table another way.
+      raise exception using errcode = 'FL003',
+        message = pg_catalog.format('trigger.table: %s is in a reserved schema; flows cannot watch system tables', v_need.table_name);
+    end if;
     v_regclass := pg_catalog.to_regclass(v_need.table_name);
     if v_regclass is null then
-      raise exception using errcode = 'FL003',
-        message = pg_catalog.format('trigger.table: table %s does not exist', v_need.table_name);
+      -- Refuse the version being published now; a table dropped under an older published version must not block
+      -- every other publish, so that one is skipped (its flow captures nothing until the table is back).
+      if exists (select 1 from flows.versions v
+                  where v.status = 'published' and v.trigger_table = v_need.table_name and v.published_at = pg_catalog.now()) then
+        raise exception using errcode = 'FL003',
+          message = pg_catalog.format('trigger.table: table %s does not exist', v_need.table_name);
+      end if;
+      raise warning 'flows: table % watched by a published version does not exist; it is not watched until it does', v_need.table_name;
+      continue;
     end if;
     select a.attname into v_key_column
       from pg_catalog.pg_index i

@@ -270,6 +270,9 @@ isOneToOne: false
 "drain_lock_key":
 { Args: Record<PropertyKey, never>; Returns: number
                            },
+"is_reserved_table":
+{ Args: { "table_name": string }; Returns: boolean
+                           },
 "is_trusted_caller":
 { Args: Record<PropertyKey, never>; Returns: boolean
                            },

@@ -68,6 +68,21 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
+/**
+ * Schemas a flow may not watch: the system's own tables (watching flows.events would capture its own inserts;
+ * flows.*, auth.* and vault.* hold other tenants' rows, users and secrets) and the platform's schemas.
+ */
+export const RESERVED_SCHEMAS = [
+  "flows", "auth", "vault", "net", "cron", "extensions", "storage", "realtime", "graphql", "graphql_public",
+  "supabase_functions", "supabase_migrations", "pgsodium", "pgsodium_masks", "information_schema", "pg_catalog",
+] as const;
+
+/** True when `table` (`table` or `schema.table`) lives in a reserved or `pg_*` schema. */
+export function isReservedTable(table: string): boolean {
+  const schema = table.includes(".") ? table.slice(0, table.indexOf(".")) : "public";
+  return (RESERVED_SCHEMAS as readonly string[]).includes(schema) || schema.startsWith("pg_");
+}
+
 /** What starts an execution. */
 export const TriggerSchema = z.discriminatedUnion("type", [
   z.strictObject({
@@ -76,7 +91,8 @@ export const TriggerSchema = z.discriminatedUnion("type", [
       .string()
       .min(1)
       .max(127)
-      .regex(SQL_TABLE, "Invalid table: use table or schema.table in lowercase"),
+      .regex(SQL_TABLE, "Invalid table: use table or schema.table in lowercase")
+      .refine((table) => !isReservedTable(table), "Reserved schema: flows cannot watch system tables"),
     events: z
       .array(z.enum(ROW_EVENTS))
       .min(1)
