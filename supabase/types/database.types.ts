@@ -125,6 +125,52 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"v1_execution_imports": {
+                  Row: {
+                    "execution_id": string,"imported_at": string,"source_schema": string,"tenant_id": string,"v1_execution_id": string
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "execution_id": string,"imported_at"?: string,"source_schema": string,"tenant_id": string,"v1_execution_id": string
+                  }
+                  Update: {
+                    "execution_id"?: string,"imported_at"?: string,"source_schema"?: string,"tenant_id"?: string,"v1_execution_id"?: string
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "v1_execution_imports_execution_fkey"
+      columns: ["execution_id","tenant_id"]
+isOneToOne: false
+      referencedRelation: "executions"
+      referencedColumns: ["execution_id","tenant_id"]
+    }
+                  ]
+                },"v1_imports": {
+                  Row: {
+                    "flow_id": string,"imported_at": string,"source_schema": string,"tenant_id": string,"v1_flow_id": string,"version_id": string | null
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "flow_id": string,"imported_at"?: string,"source_schema": string,"tenant_id": string,"v1_flow_id": string,"version_id"?: string | null
+                  }
+                  Update: {
+                    "flow_id"?: string,"imported_at"?: string,"source_schema"?: string,"tenant_id"?: string,"v1_flow_id"?: string,"version_id"?: string | null
+                  }
+                  Relationships: [
+                    {
+      foreignKeyName: "v1_imports_flow_fkey"
+      columns: ["flow_id","tenant_id"]
+isOneToOne: false
+      referencedRelation: "flows"
+      referencedColumns: ["flow_id","tenant_id"]
+    },{
+      foreignKeyName: "v1_imports_version_fkey"
+      columns: ["version_id"]
+isOneToOne: false
+      referencedRelation: "versions"
+      referencedColumns: ["version_id"]
+    }
+                  ]
                 },"versions": {
                   Row: {
                     "archived_at": string | null,"change_notes": string | null,"created_at": string,"created_by": string | null,"definition": NonNullable<Json>,"flow_id": string,"published_at": string | null,"published_by": string | null,"rolled_back_from_version_id": string | null,"status": string,"tenant_id": string,"trigger_events": (string)[] | null,"trigger_table": string | null,"trigger_type": string | null,"version_id": string,"version_number": number
@@ -269,6 +315,9 @@ isOneToOne: false
                            },
 "drain_lock_key":
 { Args: Record<PropertyKey, never>; Returns: number
+                           },
+"import_v1":
+{ Args: { "p_dry_run"?: boolean,"p_schema"?: string,"p_tenant_id"?: string }; Returns: Json
                            },
 "is_reserved_table":
 { Args: { "table_name": string }; Returns: boolean
@@ -513,6 +562,12 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"v1_convert":
+{ Args: { "v1_actions": Json,"v1_flow": Json,"v1_rules": Json }; Returns: Json
+                           },
+"v1_slug":
+{ Args: { "fallback": string,"name": string }; Returns: string
+                           },
 "validate_definition":
 { Args: { "definition": Json }; Returns: Json
                            }
