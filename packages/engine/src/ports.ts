@@ -154,6 +154,27 @@ export interface FunctionInvoker {
   invokeFunction(name: string, body: unknown, signal: AbortSignal): Promise<unknown>;
 }
 
+/** A token bucket as the rate limiter keeps it. */
+export interface TokenBucket {
+  /** Tokens added per second. */
+  ratePerSecond: number;
+  /** Most tokens the bucket holds (at least 1). */
+  capacity: number;
+}
+
+/**
+ * Per-destination token buckets shared by every invocation (Postgres `flows.take_rate_token` in production). Shaped
+ * so an adapter is one statement: refill, then take one token or say how long until there is one.
+ */
+export interface RateLimiterPort {
+  /**
+   * Takes one token from `destination`'s bucket (created full on first use) and resolves `{waitMs: 0}`, or takes
+   * nothing and resolves the milliseconds until a token will be there. Concurrent callers are serialised per
+   * destination, so a token is never handed out twice.
+   */
+  takeToken(destination: string, bucket: TokenBucket): Promise<{ waitMs: number }>;
+}
+
 /** All ports the executor needs. */
 export interface EnginePorts {
   store: Store;
@@ -163,6 +184,11 @@ export interface EnginePorts {
   logger: Logger;
   /** Needed only by flows with function_call steps. */
   functions?: FunctionInvoker;
+  /**
+   * Shared rate-limit buckets. Without it, buckets are kept per process, which holds a limit only while one process
+   * does all the calling.
+   */
+  rateLimiter?: RateLimiterPort;
   /** Source of randomness for retry jitter; defaults to Math.random. */
   random?: () => number;
 }

@@ -7,10 +7,12 @@ import {
   dbUpdateRunner,
   functionCallRunner,
   logRunner,
+  runExecution,
   transformRunner,
+  validateFlowDefinition,
   waitRunner,
 } from "../src/index.ts";
-import { FakeClock, InMemoryFunctions, InMemoryStore } from "../src/testing/index.ts";
+import { createTestPorts, FakeClock, InMemoryFunctions, InMemoryStore } from "../src/testing/index.ts";
 import { rejectionOf, stepContext } from "./helpers/context.ts";
 
 describe("wait runner", () => {
@@ -125,6 +127,36 @@ describe("transform and log runners", () => {
       logs: [{ level: "info", message: "hello", at: "2025-05-05T10:00:00.000Z", data: { n: 1 } }],
     });
     expect(logRunner.validateConfig({ message: "x", level: "fatal" }).valid).toBe(false);
+  });
+
+  it("log accepts a message that rendered to a number or an object, and writes it as text", async () => {
+    const checked = logRunner.validateConfig({ message: 42 });
+    expect(checked).toEqual({ valid: true, config: { message: 42 } });
+    const result = await logRunner.execute({ message: 42 }, stepContext());
+    expect(result).toMatchObject({ output: { level: "info", message: "42" }, logs: [{ message: "42" }] });
+    expect(await logRunner.execute({ message: { id: 7 } }, stepContext())).toMatchObject({ output: { message: '{"id":7}' } });
+    expect(await logRunner.execute({ message: null }, stepContext())).toMatchObject({ output: { message: "null" } });
+    expect(logRunner.validateConfig({ message: "x".repeat(10_001) })).toEqual({
+      valid: false,
+      errors: [{ path: "message", message: "Must be at most 10000 characters" }],
+    });
+  });
+
+  it("a log step whose message is a lone placeholder for a number runs (it used to fail with CONFIG_INVALID)", async () => {
+    const ports = createTestPorts();
+    const definition = validateFlowDefinition({
+      trigger: { type: "row_change", table: "public.leads", events: ["INSERT"] },
+      steps: [{ id: "note", type: "log", config: { message: "{{row.id}}" } }],
+    });
+    if (!definition.success) throw new Error(JSON.stringify(definition.errors));
+    const outcome = await runExecution({
+      execution: { id: "exec-1", event: { op: "INSERT", table: "public.leads", row: { id: 42 } } },
+      definition: definition.data,
+      registry: createRegistry(builtInRunners()),
+      ports,
+    });
+    expect(outcome).toEqual({ status: "completed", result: { outputs: { note: { level: "info", message: "42" } } } });
+    expect(ports.store.attemptsOf("exec-1")[0]!.logs).toMatchObject([{ level: "info", message: "42" }]);
   });
 });
 

@@ -16,6 +16,7 @@ import {
   validationError,
 } from "../../../packages/engine/src/index.ts";
 import { drain, type DrainReport } from "../../../packages/runtime/src/index.ts";
+import { createPostgresRateLimiter } from "../../../packages/runtime/src/postgres/rate-limiter.ts";
 import { createPostgresStore, createVaultSecrets, startManualRun } from "../../../packages/runtime/src/postgres/store.ts";
 import type { HandlerDeps } from "./handler.ts";
 
@@ -59,13 +60,15 @@ export function createDeps(env: (name: string) => string | undefined): HandlerDe
     },
   });
   const budgetMs = Number(env("FLOWS_DRAIN_BUDGET_MS") ?? 90_000);
+  // Token buckets live in Postgres so a destination's limit holds across concurrent invocations.
+  const rateLimiter = createPostgresRateLimiter(sql);
 
   return {
     env,
     waitUntil: waitUntil?.bind((globalThis as { EdgeRuntime?: unknown }).EdgeRuntime),
     async drain(): Promise<DrainReport> {
       const report = await drain(
-        { store, registry, ports: { clock: systemClock, http, secrets: createVaultSecrets(sql), logger: consoleLogger, functions } },
+        { store, registry, ports: { clock: systemClock, http, secrets: createVaultSecrets(sql), logger: consoleLogger, functions, rateLimiter } },
         { owner, budgetMs, concurrency: Number(env("FLOWS_CONCURRENCY") ?? 16), leaseMs: Number(env("FLOWS_LEASE_MS") ?? 30_000) },
       );
       // Out of budget with work left: ask for a fresh invocation rather than run into the platform's limit.

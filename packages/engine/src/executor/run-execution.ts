@@ -10,6 +10,7 @@ import type { FlowDefinition, FlowStep } from "../definition/schema.ts";
 import { validateParameters } from "../definition/parameters.ts";
 import { prefixIssue, validationError } from "../definition/validate.ts";
 import { FlowError, type SerializedFlowError, serializeError, toFlowError } from "../errors.ts";
+import { bucketFor, localRateLimiterFor, type RateLimitRequest } from "../flow-control/rate-limit.ts";
 import type { AttemptFinish, AttemptRecord, EnginePorts, StepLog } from "../ports.ts";
 import { sha256Hex } from "../runners/http-client.ts";
 import type { RunnerRegistry } from "../runners/registry.ts";
@@ -32,7 +33,10 @@ export interface ExecutionRequest {
 
 /** Tuning knobs; the defaults suit an Edge Function. */
 export interface ExecutorOptions {
-  /** Retry delays shorter than this are awaited in-process; longer ones suspend the execution. Default 2000 ms. */
+  /**
+   * Retry delays and rate-limit waits shorter than this are awaited in-process; longer ones suspend the execution.
+   * Default 2000 ms.
+   */
   suspendThresholdMs?: number;
   /** Step timeout when neither the step nor the flow sets one. Default 30 000 ms. */
   defaultTimeoutMs?: number;
@@ -62,8 +66,10 @@ export interface RunExecutionParams {
 export type ExecutionOutcome =
   | { status: "completed"; result: { outputs: Record<string, unknown> } }
   | { status: "failed"; error: SerializedFlowError; stepId?: string }
-  | { status: "waiting"; resumeAt: Date; reason: "wait" | "retry" | "yield"; stepId?: string; attempt?: number }
+  | { status: "waiting"; resumeAt: Date; reason: "wait" | "retry" | "rate_limit" | "yield"; stepId?: string; attempt?: number }
   | { status: "cancelled"; stepId?: string };
+
+type RateGate = { kind: "taken" } | { kind: "suspend"; resumeAt: Date } | { kind: "cancelled" };
 
 type StepEnd =
   | { kind: "done"; state: StepState; next?: string | null }
@@ -159,6 +165,34 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
     await store.finishAttempt(attemptId, { ...finishData, finishedAt, durationMs: finishedAt.getTime() - startedAt.getTime() });
   }
 
+  // Takes a token for the attempt about to start. Short waits are slept here (in total at most the suspend
+  // threshold), longer ones suspend the execution. Neither records an attempt: waiting for a token never uses up a
+  // step's retries, and a resumed execution simply asks again.
+  async function takeRateToken(request: RateLimitRequest, stepId: string): Promise<RateGate> {
+    const limiter = ports.rateLimiter ?? localRateLimiterFor(clock);
+    const bucket = bucketFor(request.limit);
+    const threshold = options.suspendThresholdMs ?? 2000;
+    let waitedMs = 0;
+    for (;;) {
+      const { waitMs } = await limiter.takeToken(request.destination, bucket);
+      if (waitMs <= 0) return { kind: "taken" };
+      if (waitedMs + waitMs >= threshold) {
+        ports.logger.log("info", `step ${stepId} waits ${waitMs} ms for a rate-limit token; suspending`, {
+          executionId: execution.id,
+          stepId,
+          destination: request.destination,
+        });
+        return { kind: "suspend", resumeAt: new Date(clock.now().getTime() + waitMs) };
+      }
+      try {
+        await clock.sleep(waitMs, signal);
+      } catch {
+        return { kind: "cancelled" };
+      }
+      waitedMs += waitMs;
+    }
+  }
+
   // Runs attempts of one unfinished step until it completes, fails for good, or the execution must pause.
   async function runStep(step: FlowStep, position: number, firstAttempt: number): Promise<StepEnd> {
     const runner = registry.require(step.type);
@@ -169,7 +203,7 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
 
     for (let attempt = firstAttempt; ; attempt++) {
       if (attempt > firstAttempt && (await cancelRequested())) return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
-      const startedAt = clock.now();
+      let startedAt = clock.now();
       let config: unknown;
       let renderedInput: unknown = null;
       let error: FlowError | undefined;
@@ -186,6 +220,22 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
         else error = validationError(checked.errors.map((issue) => prefixIssue(location, issue)), "CONFIG_INVALID");
       } catch (caught) {
         error = toFlowError(caught);
+      }
+      if (error === undefined && runner.rateLimit !== undefined) {
+        let gate: RateGate = { kind: "taken" };
+        try {
+          const request = runner.rateLimit(config);
+          if (request !== null) gate = await takeRateToken(request, step.id);
+        } catch (caught) {
+          // The limiter itself failed (its database is unreachable, say): this attempt fails with that error.
+          error = toFlowError(caught);
+        }
+        if (gate.kind === "cancelled") return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
+        if (gate.kind === "suspend") {
+          return { kind: "outcome", outcome: { status: "waiting", resumeAt: gate.resumeAt, reason: "rate_limit", stepId: step.id, attempt } };
+        }
+        // The attempt starts when its request can go, not when it began waiting for a token.
+        startedAt = clock.now();
       }
       const attemptId = await store.startAttempt({ executionId: execution.id, stepId: step.id, attempt, startedAt, input: renderedInput });
       attemptsThisInvocation++;

@@ -1,6 +1,7 @@
 /** The `http` runner: calls any HTTP endpoint and classifies the answer for the retry policy. */
 import { DEFAULT_MAX_RESPONSE_BYTES, type HttpConfig, HttpConfigSchema } from "../definition/step-configs.ts";
 import { FlowError } from "../errors.ts";
+import { originKey, rateLimitFromConfig } from "../flow-control/rate-limit.ts";
 import { excerpt, type InboundResponse, parseBody, parseRetryAfter, sendRequest } from "./http-client.ts";
 import { configValidator, type StepContext, type StepRunner } from "./types.ts";
 
@@ -43,6 +44,9 @@ export const httpRunner: StepRunner<HttpConfig> = {
     }
     return issues;
   }),
+  rateLimit(config: HttpConfig) {
+    return config.rate_limit === undefined ? null : { destination: originKey(config.url), limit: rateLimitFromConfig(config.rate_limit) };
+  },
   async execute(config: HttpConfig, context: StepContext) {
     const method = config.method ?? "GET";
     const headers: Record<string, string> = {};

@@ -4,10 +4,12 @@
  *
  * Bitrix24 reports failures in the body, often with HTTP 200 or 400: `{error, error_description}`.
  * Those are failures with that text and are not retried, except QUERY_LIMIT_EXCEEDED and HTTP 503,
- * which are its rate limiting and are retried.
+ * which are its rate limiting and are retried. Requests are limited per portal to Bitrix24's published 2/s, burst 50,
+ * unless the config says otherwise (`rate_limit`); the executor takes the tokens.
  */
 import { DEFAULT_MAX_RESPONSE_BYTES, type TabularConfig, TabularConfigSchema } from "../definition/step-configs.ts";
 import { FlowError } from "../errors.ts";
+import { BITRIX24_RATE_LIMIT, bitrixPortalKey, rateLimitFromConfig } from "../flow-control/rate-limit.ts";
 import { isPlainObject } from "../json.ts";
 import { excerpt, parseRetryAfter, sendRequest } from "./http-client.ts";
 import { statusError } from "./http.ts";
@@ -43,6 +45,11 @@ export const tabularRunner: StepRunner<TabularConfig> = {
   stepType: "tabular",
   configSchema: TabularConfigSchema,
   validateConfig: configValidator(TabularConfigSchema),
+  rateLimit(config: TabularConfig) {
+    if (config.rate_limit === false) return null;
+    const limit = config.rate_limit === undefined ? BITRIX24_RATE_LIMIT : rateLimitFromConfig(config.rate_limit);
+    return { destination: bitrixPortalKey(config.webhook_url), limit };
+  },
   async execute(config: TabularConfig, context: StepContext) {
     const entity = config.entity ?? "lead";
     const id = recordId(config, context);

@@ -1,6 +1,7 @@
 /** The step runner contract shared by every built-in and custom runner. */
 import type { z } from "zod";
 import { issuesFromZod, type ValidationIssue } from "../definition/validate.ts";
+import type { RateLimitRequest } from "../flow-control/rate-limit.ts";
 import type { Causation, Clock, FunctionInvoker, HttpPort, StepLog, Store } from "../ports.ts";
 
 /** The triggering event as runners see it. */
@@ -71,6 +72,11 @@ export interface StepRunner<C = unknown> {
   /** Checks a config; called on raw configs at publish time and on rendered configs before each attempt. */
   validateConfig(config: unknown): ConfigCheck<C>;
   execute(config: C, context: StepContext): Promise<StepResult>;
+  /**
+   * The destination an attempt with this (rendered) config calls and that destination's limit, or null when it is
+   * not limited. The executor takes a token before each attempt; runners never wait for one themselves.
+   */
+  rateLimit?(config: C): RateLimitRequest | null;
   /** Called after every attempt, success or failure, to release what `execute` acquired. */
   cleanup?(context: StepContext): Promise<void>;
 }
