@@ -125,6 +125,20 @@ isOneToOne: false
                   Relationships: [
                     
                   ]
+                },"rate_buckets": {
+                  Row: {
+                    "capacity": number,"created_at": string,"destination": string,"rate_per_second": number,"refilled_at": string,"refused_count": number,"taken_count": number,"tokens": number
+                  }
+                  ComputedFields: never
+                  Insert: {
+                    "capacity": number,"created_at"?: string,"destination": string,"rate_per_second": number,"refilled_at": string,"refused_count"?: number,"taken_count"?: number,"tokens": number
+                  }
+                  Update: {
+                    "capacity"?: number,"created_at"?: string,"destination"?: string,"rate_per_second"?: number,"refilled_at"?: string,"refused_count"?: number,"taken_count"?: number,"tokens"?: number
+                  }
+                  Relationships: [
+                    
+                  ]
                 },"v1_execution_imports": {
                   Row: {
                     "execution_id": string,"imported_at": string,"source_schema": string,"tenant_id": string,"v1_execution_id": string
@@ -295,6 +309,12 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"cron_field_values":
+{ Args: { "field": string,"max_value": number,"min_value": number,"names"?: (string)[] }; Returns: (number)[]
+                           },
+"cron_matches":
+{ Args: { "cron": string,"local_time": string }; Returns: boolean
+                           },
 "current_member_role":
 { Args: Record<PropertyKey, never>; Returns: string
                            },
@@ -316,6 +336,9 @@ isOneToOne: false
 "drain_lock_key":
 { Args: Record<PropertyKey, never>; Returns: number
                            },
+"fire_schedule":
+{ Args: { "flow_id": string }; Returns: string
+                           },
 "import_v1":
 { Args: { "p_dry_run"?: boolean,"p_schema"?: string,"p_tenant_id"?: string }; Returns: Json
                            },
@@ -325,8 +348,17 @@ isOneToOne: false
 "is_trusted_caller":
 { Args: Record<PropertyKey, never>; Returns: boolean
                            },
+"is_utc_zone":
+{ Args: { "zone": string }; Returns: boolean
+                           },
 "json_changes":
 { Args: { "new_value": Json,"old_value": Json,"path"?: string }; Returns: Json
+                           },
+"json_type_matches":
+{ Args: { "type_name": string,"value": Json }; Returns: boolean
+                           },
+"json_type_name":
+{ Args: { "value": Json }; Returns: string
                            },
 "locate_flow":
 { Args: { "flow_id": string }; Returns: {
@@ -372,6 +404,9 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"parameter_problems":
+{ Args: { "path"?: string,"schema": Json,"value": Json }; Returns: Json
+                           },
 "prune_history":
 { Args: { "p_keep_events"?: string,"p_keep_responses"?: string }; Returns: undefined
                            },
@@ -400,6 +435,12 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"refresh_schedule":
+{ Args: { "flow_id": string }; Returns: undefined
+                           },
+"refresh_schedules":
+{ Args: Record<PropertyKey, never>; Returns: undefined
+                           },
 "refresh_watches":
 { Args: Record<PropertyKey, never>; Returns: undefined
                            },
@@ -474,6 +515,12 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"rotate_webhook_secret":
+{ Args: { "flow_id": string }; Returns: string
+                           },
+"schedule_job_name":
+{ Args: { "flow_id": string }; Returns: string
+                           },
 "set_flow_active":
 { Args: { "flow_id": string,"is_active": boolean }; Returns: {
               "created_at": string,
@@ -514,6 +561,12 @@ isOneToOne: false
       } },
 "setup_cron":
 { Args: Record<PropertyKey, never>; Returns: undefined
+                           },
+"start_run":
+{ Args: { "flow_key": string,"input"?: Json }; Returns: string
+                           },
+"take_rate_token":
+{ Args: { "p_capacity": number,"p_destination": string,"p_rate_per_second": number }; Returns: number
                            },
 "tick":
 { Args: Record<PropertyKey, never>; Returns: boolean
@@ -570,6 +623,9 @@ isOneToOne: false
                            },
 "validate_definition":
 { Args: { "definition": Json }; Returns: Json
+                           },
+"webhook_secret_name":
+{ Args: { "flow_id": string }; Returns: string
                            }
           }
           Enums: {

@@ -55,9 +55,11 @@ export async function startTarget(
 ): Promise<Target> {
   const requests: Target["requests"] = [];
   const server: Server = createServer((req, res) => {
-    let body = "";
-    req.on("data", (chunk) => (body += chunk));
+    // Chunks are joined as bytes before decoding: a multi-byte character may be split across two chunks.
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
+      const body = Buffer.concat(chunks).toString("utf8");
       requests.push({ method: req.method ?? "", path: req.url ?? "", headers: req.headers, body });
       const answer = respond({ method: req.method ?? "", path: req.url ?? "", body, index: requests.length - 1 });
       const send = () => {

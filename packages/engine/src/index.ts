@@ -24,6 +24,7 @@ export {
   FlowStepSchema,
   type FlowTrigger,
   MAX_DEFINITION_BYTES,
+  MAX_DEFINITION_DEPTH,
   MAX_STEPS,
   ROW_EVENTS,
   type RowEventType,
@@ -99,6 +100,22 @@ export { transformRunner } from "./runners/transform.ts";
 export { logRunner } from "./runners/log.ts";
 export { assertDestinationAllowed, classifyAddress, type NetPolicy } from "./runners/net-guard.ts";
 export { MAX_REDIRECTS, sha256Hex } from "./runners/http-client.ts";
+
+// Flow control
+export {
+  BITRIX24_RATE_LIMIT,
+  bitrixPortalKey,
+  type BucketState,
+  bucketFor,
+  LocalRateLimiter,
+  localRateLimiterFor,
+  originKey,
+  RATE_HEADROOM_MS,
+  type RateLimit,
+  rateLimitFromConfig,
+  type RateLimitRequest,
+  takeFromBucket,
+} from "./flow-control/rate-limit.ts";
 
 // Executor
 export {

@@ -57,3 +57,40 @@ export function jsonByteLength(value: unknown): number {
   const text = JSON.stringify(value);
   return text === undefined ? 0 : new TextEncoder().encode(text).length;
 }
+
+/**
+ * Bytes of `value` in Postgres' text form of jsonb (`octet_length(definition::text)`), which puts a space after every
+ * `:` and `,`. The definition size limit is measured this way on both sides, so the engine and the SQL check agree.
+ */
+export function jsonbTextByteLength(value: unknown): number {
+  let separators = 0;
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const item = stack.pop();
+    if (Array.isArray(item)) {
+      separators += Math.max(0, item.length - 1);
+      for (const child of item) stack.push(child);
+    } else if (typeof item === "object" && item !== null) {
+      const values = Object.values(item);
+      separators += values.length + Math.max(0, values.length - 1);
+      for (const child of values) stack.push(child);
+    }
+  }
+  return jsonByteLength(value) + separators;
+}
+
+/**
+ * The path segments of the first place nested deeper than `limit`, or null. Iterative, so hostile nesting cannot
+ * overflow the stack.
+ */
+export function pathDeeperThan(value: unknown, limit: number): PropertyKey[] | null {
+  const stack: { item: unknown; path: PropertyKey[] }[] = [{ item: value, path: [] }];
+  while (stack.length > 0) {
+    const { item, path } = stack.pop()!;
+    if (typeof item !== "object" || item === null) continue;
+    if (path.length >= limit) return path;
+    if (Array.isArray(item)) item.forEach((child, index) => stack.push({ item: child, path: [...path, index] }));
+    else for (const [key, child] of Object.entries(item)) stack.push({ item: child, path: [...path, key] });
+  }
+  return null;
+}

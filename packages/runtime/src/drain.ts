@@ -100,7 +100,9 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
     deps.signal?.addEventListener("abort", onShutdown, { once: true });
     let outcome: ExecutionOutcome;
     try {
-      outcome = await runExecution({
+      if (!execution.definition) {
+        outcome = { status: "failed", error: { code: "VALIDATION_FAILED", message: execution.error ?? "invalid definition", retryable: false } };
+      } else outcome = await runExecution({
         execution: {
           id: execution.executionId,
           flowId: execution.flowId,

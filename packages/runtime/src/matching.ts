@@ -31,7 +31,8 @@ export function matchEvents(events: ClaimedEvent[], versions: ListeningVersion[]
     }
     for (const version of byTable.get(event.table) ?? []) {
       if (!version.events.includes(event.operation)) continue;
-      const when = version.definition.when ? compileRulesCached(version.definition.when) : always;
+      // A version the engine cannot run still gets its executions, which fail with the reason: nothing is dropped.
+      const when = version.definition?.when ? compileRulesCached(version.definition.when) : always;
       const matches = when({ row: event.newRow ?? event.oldRow, old: event.oldRow ?? undefined, op: event.operation });
       if (!matches) continue;
       result.executions.push({

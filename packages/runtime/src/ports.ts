@@ -25,7 +25,10 @@ export interface ListeningVersion {
   tenantId: string;
   table: string;
   events: string[];
-  definition: FlowDefinition;
+  /** The parsed definition; absent when the engine cannot run it (see `error`). */
+  definition?: FlowDefinition;
+  /** Why the engine cannot run this version's definition. */
+  error?: string;
 }
 
 /** An execution to create for an event × version match. */
@@ -50,7 +53,10 @@ export interface ClaimedExecution {
   flowId: string;
   versionId: string;
   triggerType: string;
-  definition: FlowDefinition;
+  /** The parsed definition; absent when the engine cannot run it (see `error`). */
+  definition?: FlowDefinition;
+  /** Why the engine cannot run this version's definition: the execution fails with it. */
+  error?: string;
   input: unknown;
   event: { op: "INSERT" | "UPDATE" | "DELETE"; table: string; row: unknown; old: unknown } | null;
   causationDepth: number;

@@ -7,7 +7,7 @@
  */
 import { z } from "zod";
 import { isFlowError } from "../errors.ts";
-import { jsonByteLength } from "../json.ts";
+import { jsonbTextByteLength } from "../json.ts";
 import { forEachString, hasPlaceholder, parseTemplate, type Placeholder, TEMPLATE_ROOTS } from "../templates/parse.ts";
 import { ParameterSchemaSchema } from "./parameters.ts";
 import { RuleSchema } from "./rule-schema.ts";
@@ -16,6 +16,7 @@ import {
   DbUpdateConfigSchema,
   FunctionCallConfigSchema,
   HttpConfigSchema,
+  isReservedTable,
   LogConfigSchema,
   RetrySchema,
   SQL_TABLE,
@@ -51,6 +52,8 @@ export type RowEventType = (typeof ROW_EVENTS)[number];
 
 /** Largest definition accepted: 512 KiB of UTF-8 JSON. */
 export const MAX_DEFINITION_BYTES = 512 * 1024;
+/** Deepest nesting a definition may have (checked without recursion before anything else). */
+export const MAX_DEFINITION_DEPTH = 64;
 /** Most steps in one definition. */
 export const MAX_STEPS = 100;
 /** Step ids: lowercase, start with a letter, at most 63 characters. */
@@ -68,21 +71,6 @@ function isTimeZone(zone: string): boolean {
   }
 }
 
-/**
- * Schemas a flow may not watch: the system's own tables (watching flows.events would capture its own inserts;
- * flows.*, auth.* and vault.* hold other tenants' rows, users and secrets) and the platform's schemas.
- */
-export const RESERVED_SCHEMAS = [
-  "flows", "auth", "vault", "net", "cron", "extensions", "storage", "realtime", "graphql", "graphql_public",
-  "supabase_functions", "supabase_migrations", "pgsodium", "pgsodium_masks", "information_schema", "pg_catalog",
-] as const;
-
-/** True when `table` (`table` or `schema.table`) lives in a reserved or `pg_*` schema. */
-export function isReservedTable(table: string): boolean {
-  const schema = table.includes(".") ? table.slice(0, table.indexOf(".")) : "public";
-  return (RESERVED_SCHEMAS as readonly string[]).includes(schema) || schema.startsWith("pg_");
-}
-
 /** What starts an execution. */
 export const TriggerSchema = z.discriminatedUnion("type", [
   z.strictObject({
@@ -92,7 +80,7 @@ export const TriggerSchema = z.discriminatedUnion("type", [
       .min(1)
       .max(127)
       .regex(SQL_TABLE, "Invalid table: use table or schema.table in lowercase")
-      .refine((table) => !isReservedTable(table), "Reserved schema: flows cannot watch system tables"),
+      .refine((table) => !SQL_TABLE.test(table) || !isReservedTable(table), "Reserved schema: flows cannot watch system tables"),
     events: z
       .array(z.enum(ROW_EVENTS))
       .min(1)
@@ -153,7 +141,7 @@ const FlowDefinitionObjectSchema = z.strictObject({
 /** The whole flow definition, including cross-field checks (unique ids, branch targets, templates, size). */
 export const FlowDefinitionSchema = FlowDefinitionObjectSchema.superRefine((definition, context) => {
   checkCrossReferences(definition, (path, message) => context.addIssue({ code: "custom", path, message }));
-  const bytes = jsonByteLength(definition);
+  const bytes = jsonbTextByteLength(definition);
   if (bytes > MAX_DEFINITION_BYTES) {
     context.addIssue({ code: "custom", path: [], message: `Definition is ${bytes} bytes; the limit is ${MAX_DEFINITION_BYTES}` });
   }

@@ -45,6 +45,15 @@ export const SQL_IDENTIFIER = /^[a-z_][a-z0-9_]*$/;
 /** A table name: `table` or `schema.table`. */
 export const SQL_TABLE = /^([a-z_][a-z0-9_]*\.)?[a-z_][a-z0-9_]*$/;
 
+/**
+ * A destination's rate limit: on average `per_second` requests per second, `burst` at once. Fractions allow slow
+ * destinations (0.5 = one request every 2 s).
+ */
+export const RateLimitSchema = z.strictObject({
+  per_second: z.number().min(0.01).max(10_000),
+  burst: z.int().min(1).max(100_000),
+});
+
 /** HTTP methods the http runner sends. */
 export const HTTP_METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD"] as const;
 
@@ -61,6 +70,8 @@ export const HttpConfigSchema = z.strictObject({
   timeout: TimeoutSchema.optional(),
   retry: RetrySchema.optional(),
   max_response_bytes: z.int().min(1).max(10 * DEFAULT_MAX_RESPONSE_BYTES).optional(),
+  /** Limit requests to the URL's origin (scheme, host, port); shared by every step and flow calling it. */
+  rate_limit: RateLimitSchema.optional(),
 });
 
 const FieldValueSchema = z.strictObject({ field: z.string().min(1), value: z.json() });
@@ -73,6 +84,8 @@ export const TabularConfigSchema = z.strictObject({
   field: z.string().min(1),
   value: z.json(),
   additional_fields: z.union([z.array(FieldValueSchema), z.record(z.string().min(1), z.json())]).optional(),
+  /** Limit per portal (webhook origin + `/rest/<user>`); default Bitrix24's 2/s, burst 50; `false` turns it off. */
+  rate_limit: z.union([RateLimitSchema, z.literal(false)]).optional(),
 });
 
 /** Longest wait any deployment can configure; a runner's own maximum (default 3600 s) is usually lower. */
@@ -84,9 +97,29 @@ export const WaitConfigSchema = z.strictObject({
   reason: z.string().max(500).optional(),
 });
 
+/**
+ * Schemas a flow may not watch or write: the system's own tables (watching flows.events would capture its own inserts;
+ * flows.*, auth.* and vault.* hold other tenants' rows, users and secrets) and the platform's schemas.
+ */
+export const RESERVED_SCHEMAS = [
+  "flows", "auth", "vault", "net", "cron", "extensions", "storage", "realtime", "graphql", "graphql_public",
+  "supabase_functions", "supabase_migrations", "pgsodium", "pgsodium_masks", "information_schema", "pg_catalog",
+] as const;
+
+/** True when `table` (`table` or `schema.table`) lives in a reserved or `pg_*` schema. */
+export function isReservedTable(table: string): boolean {
+  const schema = table.includes(".") ? table.slice(0, table.indexOf(".")) : "public";
+  return (RESERVED_SCHEMAS as readonly string[]).includes(schema) || schema.startsWith("pg_");
+}
+
 /** `db_update` step: set columns of one row by key. */
 export const DbUpdateConfigSchema = z.strictObject({
-  table: z.string().max(127).regex(SQL_TABLE, "Invalid table: use table or schema.table in lowercase"),
+  table: z
+    .string()
+    .max(127)
+    .regex(SQL_TABLE, "Invalid table: use table or schema.table in lowercase")
+    // Only a well-formed name is checked for its schema, so a malformed one gets one clear error, not two.
+    .refine((table) => !SQL_TABLE.test(table) || !isReservedTable(table), "Reserved schema: flows cannot write system tables"),
   key_column: z.string().max(63).regex(SQL_IDENTIFIER, "Invalid column name").optional(),
   key: z.union([z.string().min(1), z.number()]),
   set: z
@@ -118,9 +151,19 @@ export const TransformConfigSchema = z.strictObject({
 /** Log levels for the `log` step. */
 export const LOG_LEVELS = ["debug", "info", "warn", "error"] as const;
 
-/** `log` step: write a message into the attempt's logs. */
+/** Longest log message kept, in characters. */
+export const MAX_LOG_MESSAGE_LENGTH = 10_000;
+
+/**
+ * `log` step: write a message into the attempt's logs. A message that is a lone placeholder
+ * (`"{{row.id}}"`) renders to that value's own JSON type, so any JSON is accepted and the runner
+ * turns non-strings into text.
+ */
 export const LogConfigSchema = z.strictObject({
-  message: z.string().max(10_000),
+  message: z.json().refine(
+    (value) => typeof value !== "string" || value.length <= MAX_LOG_MESSAGE_LENGTH,
+    `Must be at most ${MAX_LOG_MESSAGE_LENGTH} characters`,
+  ),
   level: z.enum(LOG_LEVELS).optional(),
   data: z.json().optional(),
 });
@@ -141,5 +184,7 @@ export type ConditionConfig = z.infer<typeof ConditionConfigSchema>;
 export type TransformConfig = z.infer<typeof TransformConfigSchema>;
 /** Parsed config of a `log` step. */
 export type LogConfig = z.infer<typeof LogConfigSchema>;
+/** A rate limit as written in a definition. */
+export type RateLimitConfig = z.infer<typeof RateLimitSchema>;
 /** Retry settings as written in a definition. */
 export type RetryConfig = z.infer<typeof RetrySchema>;

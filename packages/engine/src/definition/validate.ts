@@ -4,8 +4,15 @@
  */
 import type { z } from "zod";
 import { FlowError } from "../errors.ts";
-import { jsonByteLength } from "../json.ts";
-import { type FlowDefinition, FlowDefinitionSchema, type FlowStep, FlowStepSchema, MAX_DEFINITION_BYTES } from "./schema.ts";
+import { jsonbTextByteLength, pathDeeperThan } from "../json.ts";
+import {
+  type FlowDefinition,
+  FlowDefinitionSchema,
+  type FlowStep,
+  FlowStepSchema,
+  MAX_DEFINITION_BYTES,
+  MAX_DEFINITION_DEPTH,
+} from "./schema.ts";
 
 /** One validation problem. */
 export interface ValidationIssue {
@@ -118,8 +125,13 @@ export function validateFlowDefinition(value: unknown, options: ValidateDefiniti
   if (typeof value !== "object" || value === null || Array.isArray(value)) {
     return { success: false, errors: [{ path: "(root)", message: "Definition must be a JSON object" }] };
   }
+  // Checked first and without recursion: zod's recursive checks would overflow the stack on hostile nesting.
+  const deep = pathDeeperThan(value, MAX_DEFINITION_DEPTH);
+  if (deep !== null) {
+    return { success: false, errors: [{ path: formatPath(deep), message: `Nested deeper than ${MAX_DEFINITION_DEPTH} levels` }] };
+  }
   // Checked before parsing so an oversized payload costs one serialization, not a full validation.
-  const bytes = jsonByteLength(value);
+  const bytes = jsonbTextByteLength(value);
   if (bytes > MAX_DEFINITION_BYTES) {
     return {
       success: false,

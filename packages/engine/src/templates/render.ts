@@ -111,7 +111,9 @@ export function renderTemplates<T = unknown>(input: unknown, scope: TemplateScop
       }
       if (parsed.single) {
         const { value: resolved, secret } = resolve(parsed.parts[0] as Placeholder, path);
-        spend(typeof resolved === "string" ? resolved.length : 8, path);
+        // Whole values (an earlier step's output) are charged at their real size, so repeating one cannot
+        // build an unbounded result before the final measurement.
+        spend(typeof resolved === "string" ? resolved.length : (JSON.stringify(resolved) ?? "").length, path);
         return { value: resolved, redacted: secret ? REDACTED : resolved };
       }
       let text = "";

@@ -11,10 +11,12 @@ import {
   type Causation,
   type ExecutionOutcome,
   type FlowDefinition,
-  FlowDefinitionSchema,
   FlowError,
+  formatIssue,
+  isReservedTable,
   type SecretsPort,
   type Store,
+  validateFlowDefinition,
 } from "../../../engine/src/index.ts";
 import type {
   ClaimedEvent,
@@ -29,18 +31,23 @@ import type {
 type Sql = postgres.Sql;
 type Json = postgres.JSONValue;
 
-// Published versions never change, so a parsed definition is cached for the life of the process.
-const definitions = new Map<string, FlowDefinition>();
+// Published versions never change, so a parsed definition (or why it cannot run) is cached for the process.
+const definitions = new Map<string, { definition: FlowDefinition } | { error: string }>();
 
-function parseDefinition(versionId: string, raw: unknown): FlowDefinition {
+/**
+ * The engine's full check of a version's definition. SQL's publish check is structural only, so a definition
+ * published with plain SQL can still fail here (a bad URL, say): that is reported per execution, never thrown,
+ * so one bad version cannot stall a batch of other work.
+ */
+function parseDefinition(versionId: string, raw: unknown): { definition: FlowDefinition } | { error: string } {
   const cached = definitions.get(versionId);
   if (cached) return cached;
-  const parsed = FlowDefinitionSchema.safeParse(raw);
-  if (!parsed.success) {
-    throw new FlowError("VALIDATION_FAILED", `version ${versionId} has a definition the engine cannot run: ${parsed.error.message}`);
-  }
-  definitions.set(versionId, parsed.data);
-  return parsed.data;
+  const checked = validateFlowDefinition(raw);
+  const parsed = checked.success
+    ? { definition: checked.data }
+    : { error: `version ${versionId} cannot run: ${checked.errors.map(formatIssue).join("; ")}` };
+  definitions.set(versionId, parsed);
+  return parsed;
 }
 
 function json(sql: Pick<Sql, "json">, value: unknown) {
@@ -97,7 +104,7 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
         tenantId: r.tenant_id,
         table: r.trigger_table,
         events: r.trigger_events,
-        definition: parseDefinition(r.version_id, r.definition),
+        ...parseDefinition(r.version_id, r.definition),
       }));
     },
 
@@ -160,7 +167,7 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
         flowId: r.flow_id,
         versionId: r.version_id,
         triggerType: r.trigger_type,
-        definition: parseDefinition(r.version_id, r.definition),
+        ...parseDefinition(r.version_id, r.definition),
         input: r.input,
         event: r.operation
           ? {
@@ -251,7 +258,7 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
 
 /** The executor's Store for one execution: its attempts, its cancellation flag, and row updates it causes. */
 function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?: () => boolean): Store {
-  const stepTypes = new Map(execution.definition.steps.map((s) => [s.id, s.type]));
+  const stepTypes = new Map((execution.definition?.steps ?? []).map((s) => [s.id, s.type]));
   let fresh = execution.fresh;
   return {
     async loadCheckpoint(executionId) {
@@ -306,6 +313,10 @@ function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?:
     },
 
     async updateRow(table: string, keyColumn: string, key: string | number, values: Record<string, unknown>, causation: Causation) {
+      if (isReservedTable(table)) {
+        // Validation refuses these; this guards definitions that reached the engine another way.
+        throw new FlowError("CONFIG_INVALID", `db_update: ${table} is in a reserved schema; flows cannot write system tables`);
+      }
       const [schema, name] = table.includes(".") ? table.split(".") : ["public", table];
       const columns = Object.keys(values);
       if (columns.length === 0) return { updatedCount: 0 };
@@ -388,7 +399,9 @@ export async function startManualRun(
     if (!flow) throw Object.assign(new Error(`flow "${request.flowKey}" not found`), { code: "FL002" });
     if (!flow.version_id) throw Object.assign(new Error(`flow "${request.flowKey}" has no published version`), { code: "FL002" });
     if (!flow.is_active) throw Object.assign(new Error(`flow "${request.flowKey}" is inactive`), { code: "FL007" });
-    validateInput(parseDefinition(flow.version_id, flow.definition), request.input);
+    const parsed = parseDefinition(flow.version_id, flow.definition);
+    if ("error" in parsed) throw Object.assign(new Error(parsed.error), { code: "FL007" });
+    validateInput(parsed.definition, request.input);
     const [row] = await tx`
       insert into flows.executions (tenant_id, flow_id, version_id, trigger_type, status, input, executed_by)
       values (${tenantId}, ${flow.flow_id}, ${flow.version_id}, 'manual', 'pending', ${json(tx, request.input ?? {})}, ${request.userId})
