@@ -99,14 +99,14 @@ isOneToOne: false
                   ]
                 },"flows": {
                   Row: {
-                    "created_at": string,"created_by": string | null,"description": string | null,"flow_id": string,"is_active": boolean,"is_paused": boolean,"key": string,"name": string,"tenant_id": string,"updated_at": string
+                    "created_at": string,"created_by": string | null,"description": string | null,"flow_id": string,"is_active": boolean,"is_paused": boolean,"key": string,"max_concurrency": number | null,"name": string,"tenant_id": string,"updated_at": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "created_at"?: string,"created_by"?: string | null,"description"?: string | null,"flow_id"?: string,"is_active"?: boolean,"is_paused"?: boolean,"key": string,"name": string,"tenant_id": string,"updated_at"?: string
+                    "created_at"?: string,"created_by"?: string | null,"description"?: string | null,"flow_id"?: string,"is_active"?: boolean,"is_paused"?: boolean,"key": string,"max_concurrency"?: number | null,"name": string,"tenant_id": string,"updated_at"?: string
                   }
                   Update: {
-                    "created_at"?: string,"created_by"?: string | null,"description"?: string | null,"flow_id"?: string,"is_active"?: boolean,"is_paused"?: boolean,"key"?: string,"name"?: string,"tenant_id"?: string,"updated_at"?: string
+                    "created_at"?: string,"created_by"?: string | null,"description"?: string | null,"flow_id"?: string,"is_active"?: boolean,"is_paused"?: boolean,"key"?: string,"max_concurrency"?: number | null,"name"?: string,"tenant_id"?: string,"updated_at"?: string
                   }
                   Relationships: [
                     
@@ -265,6 +265,43 @@ isOneToOne: false
 "check_draft_definition":
 { Args: { "definition": Json }; Returns: undefined
                            },
+"claim_executions":
+{ Args: { "p_lease_ms": number,"p_limit": number,"p_owner": string }; Returns: {
+              "attempt_count": number,
+"cancel_requested_at": string | null,
+"cancel_requested_by": string | null,
+"context": NonNullable<Json>,
+"created_at": string,
+"current_step_id": string | null,
+"error_code": string | null,
+"error_message": string | null,
+"event_id": number | null,
+"executed_by": string | null,
+"execution_id": string,
+"finished_at": string | null,
+"flow_id": string,
+"input": NonNullable<Json>,
+"lease_expires_at": string | null,
+"lease_owner": string | null,
+"rerun_of_execution_id": string | null,
+"result": Json | null,
+"resume_at": string | null,
+"source_event_id": number | null,
+"started_at": string | null,
+"status": string,
+"step_count": number,
+"subject": string | null,
+"tenant_id": string,
+"trigger_type": string,
+"updated_at": string,
+"version_id": string
+            }[]
+                          SetofOptions: {
+        from: "*"
+        to: "executions"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
 "create_draft":
 { Args: { "definition"?: Json,"flow_id": string,"from_version_id"?: string }; Returns: {
               "archived_at": string | null,
@@ -299,6 +336,7 @@ isOneToOne: false
 "is_active": boolean,
 "is_paused": boolean,
 "key": string,
+"max_concurrency": number | null,
 "name": string,
 "tenant_id": string,
 "updated_at": string
@@ -369,6 +407,7 @@ isOneToOne: false
 "is_active": boolean,
 "is_paused": boolean,
 "key": string,
+"max_concurrency": number | null,
 "name": string,
 "tenant_id": string,
 "updated_at": string
@@ -530,6 +569,27 @@ isOneToOne: false
 "is_active": boolean,
 "is_paused": boolean,
 "key": string,
+"max_concurrency": number | null,
+"name": string,
+"tenant_id": string,
+"updated_at": string
+            }
+                          SetofOptions: {
+        from: "*"
+        to: "flows"
+        isOneToOne: true
+        isSetofReturn: false
+      } },
+"set_flow_concurrency":
+{ Args: { "flow_id": string,"max_concurrency": number }; Returns: {
+              "created_at": string,
+"created_by": string | null,
+"description": string | null,
+"flow_id": string,
+"is_active": boolean,
+"is_paused": boolean,
+"key": string,
+"max_concurrency": number | null,
 "name": string,
 "tenant_id": string,
 "updated_at": string
@@ -549,6 +609,7 @@ isOneToOne: false
 "is_active": boolean,
 "is_paused": boolean,
 "key": string,
+"max_concurrency": number | null,
 "name": string,
 "tenant_id": string,
 "updated_at": string
@@ -605,6 +666,7 @@ isOneToOne: false
 "is_active": boolean,
 "is_paused": boolean,
 "key": string,
+"max_concurrency": number | null,
 "name": string,
 "tenant_id": string,
 "updated_at": string

@@ -150,3 +150,45 @@ describe("operating executions", () => {
     expect(count[0].n).toBe(1);
   });
 });
+
+describe("flow control", () => {
+  it("a flow with max_concurrency 2 never runs more than 2 executions at once, and runs them all in order", async () => {
+    let inFlight = 0;
+    let peak = 0;
+    const order: number[] = [];
+    const { createServer } = await import("node:http");
+    const server = createServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => {
+        inFlight++;
+        peak = Math.max(peak, inFlight);
+        order.push(JSON.parse(body).n);
+        setTimeout(() => {
+          inFlight--;
+          res.end("{}");
+        }, 150);
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    const url = `http://127.0.0.1:${(server.address() as { port: number }).port}/slot`;
+    try {
+      const table = await createLeadsTable(sql, "leads_limited");
+      const { flowId } = await publishFlow(sql, "limited", {
+        trigger: { type: "row_change", table, events: ["INSERT"] },
+        steps: [{ id: "call", type: "http", config: { method: "POST", url, body: { n: "{{row.id}}" } } }],
+      });
+      await sql`select flows.set_flow_concurrency(${flowId}, 2)`;
+      for (let i = 0; i < 8; i++) await sql.unsafe(`insert into ${table} (name) values ('n${i}')`);
+      const done = await terminalExecutions(sql, flowId, 8, 30_000);
+      expect(done.every((e) => e.status === "completed")).toBe(true);
+      expect(peak).toBe(2);
+      // Claimed oldest first; the two running at once may reach the server in either order.
+      const rank = new Map([...order].sort((a, b) => a - b).map((n, index) => [n, index]));
+      expect(order.every((n, index) => Math.abs(rank.get(n)! - index) <= 1)).toBe(true);
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+});

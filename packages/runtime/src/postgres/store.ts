@@ -133,34 +133,18 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
     },
 
     async claimExecutions(owner, limit, leaseMs) {
+      // flows.claim_executions leases the work (paused flows and concurrency limits are applied there) and returns
+      // the rows as updated: joining flows.executions here instead would read them as they were before the claim.
       const rows = await sql`
-        with candidates as (
-          select e.execution_id from flows.executions e
-           where (e.status = 'pending'
-                  or (e.status = 'waiting' and e.resume_at <= now())
-                  or (e.status = 'running' and e.lease_expires_at < now()))
-             -- Paused flows keep their work pending until they resume.
-             and not exists (select 1 from flows.flows p where p.flow_id = e.flow_id and p.is_paused)
-           order by coalesce(e.resume_at, e.created_at)
-           limit ${limit}
-           for update of e skip locked
-        )
-        update flows.executions x
-           set status = 'running', lease_owner = ${owner},
-               lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000}),
-               started_at = coalesce(x.started_at, now()), attempt_count = x.attempt_count + 1,
-               resume_at = null, updated_at = now()
-          from candidates c
-          join flows.executions src on src.execution_id = c.execution_id
-          join flows.versions v on v.version_id = src.version_id
-          left join flows.events ev on ev.event_id = coalesce(src.event_id, src.source_event_id)
-         where x.execution_id = c.execution_id
-        returning x.execution_id, x.tenant_id, x.flow_id, x.version_id, x.trigger_type, x.input, v.definition,
-                  ev.operation, ev.source_schema, ev.source_table, ev.new_row, ev.old_row,
-                  coalesce(ev.causation_depth, 0) as causation_depth,
-                  x.cancel_requested_at is not null as cancel_requested,
-                  -- First claim of an execution that copied no attempts: its checkpoint is empty, no need to read it.
-                  (x.attempt_count = 1 and x.trigger_type <> 'rerun') as fresh`;
+        select x.execution_id, x.tenant_id, x.flow_id, x.version_id, x.trigger_type, x.input, v.definition,
+               ev.operation, ev.source_schema, ev.source_table, ev.new_row, ev.old_row,
+               coalesce(ev.causation_depth, 0) as causation_depth,
+               x.cancel_requested_at is not null as cancel_requested,
+               -- First claim of an execution that copied no attempts: its checkpoint is empty, no need to read it.
+               (x.attempt_count = 1 and x.trigger_type <> 'rerun') as fresh
+          from flows.claim_executions(${owner}, ${limit}, ${leaseMs}) x
+          join flows.versions v on v.version_id = x.version_id
+          left join flows.events ev on ev.event_id = coalesce(x.event_id, x.source_event_id)`;
       return rows.map((r): ClaimedExecution => ({
         executionId: r.execution_id,
         tenantId: r.tenant_id,
