@@ -346,6 +346,8 @@ begin
    where v.version_id = target.version_id
   returning v.* into published;
 
+  -- Problems with the table this version watches refuse this publish; others' are only warned about.
+  perform pg_catalog.set_config('flows.publishing_version_id', published.version_id::text, true);
   perform flows.refresh_watches();
   return published;
 end
@@ -399,6 +401,7 @@ begin
           auth.uid(), auth.uid(), now())
   returning * into published;
 
+  perform pg_catalog.set_config('flows.publishing_version_id', published.version_id::text, true);
   perform flows.refresh_watches();
   return published;
 end

@@ -43,6 +43,7 @@ comment on column flows.events.row_key is 'The changed row''s primary key value 
 create function flows.drain_lock_key() returns bigint
 language sql immutable set search_path = ''
 as $$ select 7347001::bigint $$;
+revoke execute on function flows.drain_lock_key() from public, anon, authenticated;
 comment on function flows.drain_lock_key() is 'Advisory lock key shared by writers that skipped a kick and the draining flow-engine invocation.';
 
 create function flows.request_drain(p_force boolean default false) returns boolean
@@ -58,33 +59,46 @@ begin
     -- Taken before reading the state, so a drainer that clears the state and then takes the lock exclusively
     -- either waits for this transaction or is seen by it as gone.
     perform pg_catalog.pg_advisory_xact_lock_shared(flows.drain_lock_key());
-    select * into v_state from flows.engine_state where engine_state_id;
-    if v_state.draining_until > pg_catalog.clock_timestamp()
-       or v_state.last_kick_at > pg_catalog.clock_timestamp() - pg_catalog.make_interval(secs => v_state.kick_interval_ms / 1000.0) then
-      return false;
+    -- Only READ COMMITTED statements read the state as of now; an older snapshot could miss a drainer that stopped.
+    if pg_catalog.current_setting('transaction_isolation') = 'read committed' then
+      select * into v_state from flows.engine_state where engine_state_id;
+      if v_state.draining_until > pg_catalog.clock_timestamp()
+         or v_state.last_kick_at > pg_catalog.clock_timestamp() - pg_catalog.make_interval(secs => v_state.kick_interval_ms / 1000.0) then
+        return false;
+      end if;
     end if;
-    update flows.engine_state set last_kick_at = pg_catalog.clock_timestamp()
-     where engine_state_id
-       and last_kick_at <= pg_catalog.clock_timestamp() - pg_catalog.make_interval(secs => kick_interval_ms / 1000.0);
-    if not found then
-      return false;
-    end if;
-  else
-    update flows.engine_state set last_kick_at = pg_catalog.clock_timestamp() where engine_state_id;
   end if;
-
-  select decrypted_secret into v_url from vault.decrypted_secrets where name = 'flows_engine_url';
-  select decrypted_secret into v_key from vault.decrypted_secrets where name = 'flows_engine_key';
-  if v_url is null or v_key is null then
-    raise warning 'flows: Vault secrets flows_engine_url and flows_engine_key are not set; events wait for them (see docs/operations.md)';
+  -- Never wait for the row: a writer that is kicking holds it until it commits, and waiting would chain unrelated
+  -- writers (and the engine's heartbeat) behind it. Whoever holds it is asking for an invocation already.
+  update flows.engine_state set last_kick_at = pg_catalog.clock_timestamp()
+   where engine_state_id = (
+     select s.engine_state_id from flows.engine_state s
+      where s.engine_state_id
+        and (p_force or pg_catalog.current_setting('transaction_isolation') <> 'read committed'
+             or s.last_kick_at <= pg_catalog.clock_timestamp() - pg_catalog.make_interval(secs => s.kick_interval_ms / 1000.0))
+      for update skip locked);
+  if not found and not p_force then
     return false;
   end if;
-  perform net.http_post(
-    url := v_url,
-    body := pg_catalog.jsonb_build_object('reason', case when p_force then 'tick' else 'row_change' end),
-    headers := pg_catalog.jsonb_build_object('Authorization', 'Bearer ' || v_key, 'Content-Type', 'application/json'),
-    timeout_milliseconds := 5000
-  );
+
+  begin
+    select decrypted_secret into v_url from vault.decrypted_secrets where name = 'flows_engine_url';
+    select decrypted_secret into v_key from vault.decrypted_secrets where name = 'flows_engine_key';
+    if v_url is null or v_key is null then
+      raise warning 'flows: Vault secrets flows_engine_url and flows_engine_key are not set; events wait for them (see docs/operations.md)';
+      return false;
+    end if;
+    perform net.http_post(
+      url := v_url,
+      body := pg_catalog.jsonb_build_object('reason', case when p_force then 'tick' else 'row_change' end),
+      headers := pg_catalog.jsonb_build_object('Authorization', 'Bearer ' || v_key, 'Content-Type', 'application/json'),
+      timeout_milliseconds := 5000
+    );
+  exception when others then
+    -- The event is recorded either way; a failed kick must not fail the writer's statement. The tick recovers it.
+    raise warning 'flows: could not ask for a flow-engine invocation (%): the tick will pick the work up', sqlerrm;
+    return false;
+  end;
   return true;
 end
 $$;
@@ -138,6 +152,7 @@ declare
   v_op text;
   v_regclass regclass;
   v_key_column text;
+  v_problem text;
 begin
   for v_need in
     select v.trigger_table as table_name, array_agg(distinct e order by e) as events
@@ -147,30 +162,39 @@ begin
      where v.status = 'published' and f.is_active and v.trigger_type = 'row_change'
      group by v.trigger_table
   loop
+    -- A table that cannot be watched refuses the version being published now (publish_version and
+    -- rollback_to_version name it in flows.publishing_version_id). A problem that appeared later under an older
+    -- published version (a dropped table or primary key) must not block every other publish: that table is skipped
+    -- with a warning, its flow capturing nothing until fixed.
+    v_problem := null;
+    v_regclass := null;
+    v_key_column := null;
     if flows.is_reserved_table(v_need.table_name) then
-      -- validate_definition refuses these already; this guards versions that reached the table another way.
-      raise exception using errcode = 'FL003',
-        message = pg_catalog.format('trigger.table: %s is in a reserved schema; flows cannot watch system tables', v_need.table_name);
-    end if;
-    v_regclass := pg_catalog.to_regclass(v_need.table_name);
-    if v_regclass is null then
-      -- Refuse the version being published now; a table dropped under an older published version must not block
-      -- every other publish, so that one is skipped (its flow captures nothing until the table is back).
-      if exists (select 1 from flows.versions v
-                  where v.status = 'published' and v.trigger_table = v_need.table_name and v.published_at = pg_catalog.now()) then
-        raise exception using errcode = 'FL003',
-          message = pg_catalog.format('trigger.table: table %s does not exist', v_need.table_name);
+      v_problem := pg_catalog.format('trigger.table: %s is in a reserved schema; flows cannot watch system tables', v_need.table_name);
+    else
+      v_regclass := pg_catalog.to_regclass(v_need.table_name);
+      if v_regclass is null then
+        v_problem := pg_catalog.format('trigger.table: table %s does not exist', v_need.table_name);
+      else
+        select a.attname into v_key_column
+          from pg_catalog.pg_index i
+          join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
+         where i.indrelid = v_regclass and i.indisprimary and i.indnatts = 1;
+        if v_key_column is null and 'UPDATE' = any (v_need.events) then
+          v_problem := pg_catalog.format(
+            'trigger.table: table %s needs a single-column primary key for UPDATE events (old and new rows are paired by it)',
+            v_need.table_name);
+        end if;
       end if;
-      raise warning 'flows: table % watched by a published version does not exist; it is not watched until it does', v_need.table_name;
-      continue;
     end if;
-    select a.attname into v_key_column
-      from pg_catalog.pg_index i
-      join pg_catalog.pg_attribute a on a.attrelid = i.indrelid and a.attnum = i.indkey[0]
-     where i.indrelid = v_regclass and i.indisprimary and i.indnatts = 1;
-    if v_key_column is null and 'UPDATE' = any (v_need.events) then
-      raise exception using errcode = 'FL003',
-        message = pg_catalog.format('trigger.table: table %s needs a single-column primary key for UPDATE events (old and new rows are paired by it)', v_need.table_name);
+    if v_problem is not null then
+      if exists (select 1 from flows.versions v
+                  where v.version_id = nullif(pg_catalog.current_setting('flows.publishing_version_id', true), '')::uuid
+                    and v.trigger_table = v_need.table_name) then
+        raise exception using errcode = 'FL003', message = v_problem;
+      end if;
+      raise warning 'flows: % — the published versions watching it capture nothing until this is fixed', v_problem;
+      continue;
     end if;
     foreach v_op in array array['INSERT', 'UPDATE', 'DELETE'] loop
       execute pg_catalog.format('drop trigger if exists %I on %s', 'flows_capture_' || pg_catalog.lower(v_op), v_regclass);
@@ -205,6 +229,7 @@ begin
     end if;
     delete from flows.watches where table_name = v_watch.table_name;
   end loop;
+  perform pg_catalog.set_config('flows.publishing_version_id', '', true);
 end
 $$;
 revoke execute on function flows.refresh_watches() from public, anon, authenticated;

@@ -7,13 +7,18 @@ language plpgsql volatile security definer set search_path = ''
 -- definer: run by pg_cron; reads engine tables and queues a pg_net request.
 as $$
 begin
-  if exists (select 1 from flows.executions where status = 'waiting' and resume_at <= pg_catalog.now())
-     or exists (select 1 from flows.executions where status = 'running' and lease_expires_at < pg_catalog.now())
-     or exists (select 1 from flows.executions where status = 'pending' and created_at < pg_catalog.now() - interval '5 seconds')
+  -- Paused flows' work waits until they resume: waking the engine for it would claim nothing, every tick.
+  if exists (
+       select 1 from flows.executions e
+        where ((e.status = 'waiting' and e.resume_at <= pg_catalog.now())
+               or (e.status = 'running' and e.lease_expires_at < pg_catalog.now())
+               or (e.status = 'pending' and e.created_at < pg_catalog.now() - interval '5 seconds'))
+          and not exists (select 1 from flows.flows f where f.flow_id = e.flow_id and f.is_paused))
      or exists (
        select 1 from flows.events
         where processed_at is null and created_at < pg_catalog.now() - interval '5 seconds'
-          and (claimed_at is null or claimed_at < pg_catalog.now() - interval '30 seconds'))
+          -- The engine takes over another invocation's claim after 60 seconds (packages/runtime/src/postgres/store.ts).
+          and (claimed_at is null or claimed_at < pg_catalog.now() - interval '60 seconds'))
   then
     return flows.request_drain(true);
   end if;

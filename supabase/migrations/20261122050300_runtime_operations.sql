@@ -63,6 +63,10 @@ begin
     raise exception using errcode = 'FL002', message = pg_catalog.format('execution %s not found', coalesce(rerun.execution_id::text, 'null'));
   end if;
   perform flows.require_role(array['admin', 'manager'], 'rerun');
+  if not (select f.is_active from flows.flows as f where f.flow_id = original.flow_id) then
+    raise exception using errcode = 'FL007',
+      message = pg_catalog.format('flow %s is inactive; activate it before rerunning its executions', original.flow_id);
+  end if;
   if original.status not in ('completed', 'failed', 'cancelled') then
     raise exception using errcode = 'FL005',
       message = pg_catalog.format('execution %s is %s; only finished executions can be rerun', original.execution_id, original.status);
@@ -93,7 +97,16 @@ begin
                                 context, rerun_of_execution_id, executed_by)
   values (original.tenant_id, original.flow_id, original.version_id, 'rerun',
           coalesce(original.source_event_id, original.event_id), original.subject, 'pending', original.input,
-          pg_catalog.jsonb_build_object('rerun_of', original.execution_id, 'from_step', step_ids[start_index]),
+          -- The row the original saw is copied: retention may prune its event before the rerun runs.
+          pg_catalog.jsonb_build_object('rerun_of', original.execution_id, 'from_step', step_ids[start_index])
+            || coalesce((
+              select pg_catalog.jsonb_build_object('event', pg_catalog.jsonb_build_object(
+                       'op', ev.operation, 'table', ev.source_schema || '.' || ev.source_table,
+                       'row', coalesce(ev.new_row, ev.old_row), 'old', ev.old_row))
+                from flows.events as ev where ev.event_id = coalesce(original.source_event_id, original.event_id)),
+              -- A rerun of a rerun: the row was copied the first time.
+              case when original.context ? 'event' then pg_catalog.jsonb_build_object('event', original.context -> 'event')
+                   else '{}'::jsonb end),
           original.execution_id, auth.uid())
   returning flows.executions.execution_id into new_id;
 

@@ -131,7 +131,16 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
       // The invocation is shutting down, not the user cancelling: leave the execution to its lease.
       return;
     }
-    await store.saveOutcome(options.owner, execution.executionId, outcome);
+    try {
+      await store.saveOutcome(options.owner, execution.executionId, outcome);
+    } catch (error) {
+      // Unsaved, the execution stays leased and another invocation resumes it from its recorded attempts.
+      ports.logger.log("error", "could not save an execution's outcome", {
+        executionId: execution.executionId,
+        error: toFlowError(error).message,
+      });
+      return;
+    }
     report.executionsRun++;
     report.outcomes[outcome.status]++;
   }
@@ -183,15 +192,17 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
       // Nothing to do: stop, unless a writer that skipped its kick (because we were draining) is still committing.
       const check = await store.stopDraining();
       if (check === "writers-pending") {
-        await store.waitForSkippedWriters(Math.min(writerGraceMs, Math.max(0, budgetMs - elapsed())));
-        continue;
+        const committed = await store.waitForSkippedWriters(Math.min(writerGraceMs, Math.max(0, budgetMs - elapsed())));
+        // A writer still open after the grace period (a long transaction) is left to the tick, as documented.
+        if (committed) continue;
       }
       // Events committed just before the mark was cleared are ours to take: one last look.
       if ((await claimAndMatchEvents()) > 0 || (await claimAndStartExecutions()) > 0) continue;
       break;
     }
-    await Promise.allSettled(running.values());
   } finally {
+    // Even when a claim or a heartbeat failed, executions already running finish under renewed leases.
+    await Promise.allSettled(running.values());
     clearInterval(renewal);
     clearInterval(cancelPoll);
   }

@@ -75,6 +75,9 @@ export function createDeps(env: (name: string) => string | undefined): HandlerDe
       if (report.moreWork) await sql`select flows.request_drain(true)`;
       return report;
     },
+    async requestDrain() {
+      await sql`select flows.request_drain(true)`;
+    },
     startRun: (request) =>
       startManualRun(sql, request, (definition, input) => {
         if (!definition.parameters) return;

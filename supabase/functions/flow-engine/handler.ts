@@ -12,6 +12,8 @@ export interface HandlerDeps {
   env(name: string): string | undefined;
   /** Drains work until none is left or the budget is spent. */
   drain?(): Promise<DrainReport>;
+  /** Asks for another invocation through the database (after a drain failed part-way). */
+  requestDrain?(): Promise<void>;
   /** Starts a manual run; throws errors with a `code` (see `startManualRun` in engine-adapters.ts). */
   startRun?(request: { flowKey: string; input: unknown; userId: string | null; claims: Record<string, unknown> }): Promise<{ executionId: string }>;
   /** Keeps background work alive after the response (`EdgeRuntime.waitUntil` on the platform). */
@@ -69,6 +71,8 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
         } while (kickedWhileDraining);
       } catch (error) {
         console.error(JSON.stringify({ level: "error", message: "drain failed", error: String((error as Error)?.message ?? error) }));
+        // Work may be left (and kicks were absorbed meanwhile): ask for a fresh invocation instead of waiting for the tick.
+        await deps.requestDrain?.().catch(() => {});
       } finally {
         draining = null;
       }

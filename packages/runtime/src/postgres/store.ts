@@ -54,16 +54,15 @@ function json(sql: Pick<Sql, "json">, value: unknown) {
   return value === undefined || value === null ? null : sql.json(value as Json);
 }
 
-const SQLSTATE_LOCK_TIMEOUT = "55P03";
-
 /** The Postgres implementation of the runtime's and the executor's stores. */
 export function createPostgresStore(sql: Sql): RuntimeStore {
   return {
     async heartbeat(leaseMs) {
+      // Skipped when a writer holds the row (it is kicking): never queue behind an application's transaction.
       await sql`
         update flows.engine_state
            set draining_until = clock_timestamp() + make_interval(secs => ${leaseMs / 1000}), updated_at = now()
-         where engine_state_id`;
+         where engine_state_id = (select engine_state_id from flows.engine_state for update skip locked)`;
     },
 
     async claimEvents(owner, limit) {
@@ -136,7 +135,7 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
       // flows.claim_executions leases the work (paused flows and concurrency limits are applied there) and returns
       // the rows as updated: joining flows.executions here instead would read them as they were before the claim.
       const rows = await sql`
-        select x.execution_id, x.tenant_id, x.flow_id, x.version_id, x.trigger_type, x.input, v.definition,
+        select x.execution_id, x.tenant_id, x.flow_id, x.version_id, x.trigger_type, x.input, x.context, v.definition,
                ev.operation, ev.source_schema, ev.source_table, ev.new_row, ev.old_row,
                coalesce(ev.causation_depth, 0) as causation_depth,
                x.cancel_requested_at is not null as cancel_requested,
@@ -153,6 +152,7 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
         triggerType: r.trigger_type,
         ...parseDefinition(r.version_id, r.definition),
         input: r.input,
+        // A rerun carries a copy of its row in context.event, for when retention has pruned the event.
         event: r.operation
           ? {
             op: r.operation,
@@ -160,7 +160,7 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
             row: r.new_row ?? r.old_row,
             old: r.old_row,
           }
-          : null,
+          : r.context?.event ?? null,
         causationDepth: r.causation_depth,
         cancelRequested: r.cancel_requested,
         fresh: r.fresh,
@@ -207,7 +207,11 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
     },
 
     async nextResumeAt() {
-      const [row] = await sql`select min(resume_at) as due from flows.executions where status = 'waiting'`;
+      // Only work this invocation could claim counts: a paused flow's due wait must not keep it spinning.
+      const [row] = await sql`
+        select min(e.resume_at) as due from flows.executions e
+         where e.status = 'waiting'
+           and not exists (select 1 from flows.flows f where f.flow_id = e.flow_id and f.is_paused)`;
       return row?.due ?? null;
     },
 
@@ -217,24 +221,23 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
     },
 
     async stopDraining(): Promise<StopCheck> {
+      // If a writer holds the row it is kicking, and the invocation it asks for drains what is left.
       await sql`
         update flows.engine_state set draining_until = '-infinity', last_kick_at = '-infinity', updated_at = now()
-         where engine_state_id`;
+         where engine_state_id = (select engine_state_id from flows.engine_state for update skip locked)`;
       // Writers that skipped their kick hold the lock shared until they commit.
       const [row] = await sql`select pg_try_advisory_xact_lock(flows.drain_lock_key()) as free`;
       return row.free ? "clear" : "writers-pending";
     },
 
     async waitForSkippedWriters(timeoutMs) {
-      try {
-        await sql.begin(async (tx) => {
-          await tx.unsafe(`set local lock_timeout = ${Math.max(1, Math.floor(timeoutMs))}`);
-          await tx`select pg_advisory_xact_lock(flows.drain_lock_key())`;
-        });
-        return true;
-      } catch (error) {
-        if ((error as { code?: string }).code === SQLSTATE_LOCK_TIMEOUT) return false;
-        throw error;
+      // Polled, never queued: a waiting exclusive request would make every new writer's shared request wait behind it.
+      const deadline = Date.now() + timeoutMs;
+      for (;;) {
+        const [row] = await sql`select pg_try_advisory_xact_lock(flows.drain_lock_key()) as free`;
+        if (row.free) return true;
+        if (Date.now() >= deadline) return false;
+        await new Promise((resolve) => setTimeout(resolve, 50));
       }
     },
   };
