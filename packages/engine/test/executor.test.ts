@@ -248,6 +248,28 @@ describe("runExecution: retries", () => {
     expect(flaky.calls[1]!.context.attempt).toBe(2);
   });
 
+  it("a failed attempt awaiting a short backoff records when the retry is due, so a worker dying in the sleep loses no retry", async () => {
+    const ports = createTestPorts();
+    ports.store.seedAttempt({
+      executionId: "exec-1", stepId: "call", attempt: 1, status: "failed", startedAt: new Date("2024-12-31T23:59:00Z"),
+      error: { code: "HTTP_SERVER_ERROR", message: "503", retryable: true },
+    });
+    const ok = probe("http", () => ({ status: "completed", output: "done" }));
+    const def = definition({ trigger: tasksTrigger, steps: [{ id: "call", type: "http", retry: { max_attempts: 3, delay: 100 }, config: { url: "https://x.test" } }] });
+    // A failure recorded without resumeAt is final; the executor must never leave a pending retry in that shape.
+    expect(await run(def, ports, [ok])).toMatchObject({ status: "failed" });
+
+    const fresh = createTestPorts();
+    const flaky = probe("http", (call) => {
+      if (call === 1) throw new FlowError("HTTP_SERVER_ERROR", "503 busy");
+      return { status: "completed", output: "done" };
+    });
+    expect(await run(def, fresh, [flaky])).toMatchObject({ status: "completed" });
+    const [first] = fresh.store.attemptsOf("exec-1");
+    expect(first).toMatchObject({ status: "failed" });
+    expect(first!.resumeAt).toBeInstanceOf(Date);
+  });
+
   it("treats an attempt left running by a dead invocation as interrupted and retries it", async () => {
     const ports = createTestPorts();
     ports.store.seedAttempt({ executionId: "exec-1", stepId: "call", attempt: 1, status: "running", startedAt: new Date("2024-12-31T23:59:00Z") });

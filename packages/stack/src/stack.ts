@@ -20,6 +20,11 @@ export interface RunningStack {
   jwtSecret: string;
   /** Kills the functions process (it is restarted, as the platform starts a new instance); for fault tests. */
   killFunctions(): void;
+  /**
+   * Stops Postgres with a fast shutdown (open transactions roll back, clients are disconnected) and starts it again
+   * on the same data folder and port; the other parts stay up and reconnect on their own. For fault tests.
+   */
+  restartPostgres(): Promise<void>;
   /** Stops everything this stack started. */
   stop(): Promise<void>;
 }
@@ -98,7 +103,7 @@ export async function startStack(profile: StackProfile, options: StackOptions = 
   const started = performance.now();
   await assertPortFree(profile.apiPort);
   await ensureCluster(profile);
-  const pg = await startPostgres(profile, { fast: options.fast });
+  let pg = await startPostgres(profile, { fast: options.fast });
   const stopPostgres = async () => {
     try {
       pg.kill("SIGINT");
@@ -138,6 +143,13 @@ export async function startStack(profile: StackProfile, options: StackOptions = 
       serviceRoleKey: keys.serviceRoleKey,
       jwtSecret: localJwtSecret,
       killFunctions: () => functions.kill(),
+      async restartPostgres() {
+        // SIGINT is postgres's fast shutdown; the postmaster removes its pid file before it exits.
+        await stopPostgres();
+        logLine("stack", "postgres stopped (fast shutdown); starting it again");
+        pg = await startPostgres(profile, { fast: options.fast });
+        logLine("stack", `postgres ready again on 127.0.0.1:${profile.dbPort}`);
+      },
       async stop() {
         await functions.stop();
         await net.stop();

@@ -89,6 +89,19 @@ const suites: Suite[] = [
     command: () => [bin("deno"), "test", "-A", "--quiet", ...["supabase/functions", "packages/engine/test/deno"].filter((d) => existsSync(join(repoRoot, d)))],
     parse: denoTestCounts,
   },
+  {
+    // Kills, a Postgres restart, a flaky target and lost kicks during a 5,000-event run, on a stack of its own.
+    // It runs before the test stack starts, so the two never share ports.
+    name: "faults",
+    needsStack: false,
+    command: () => [bin("deno"), "run", "-A", "packages/faults/src/faults.ts"],
+    parse: (output, _ctx, success) => {
+      const summary = [...output.matchAll(/^(\d+) passed, (\d+) failed$/gm)].at(-1);
+      if (!summary) return { passed: 0, failed: 1, skipped: 0 };
+      const failed = Number(summary[2]);
+      return { passed: Number(summary[1]), failed: failed === 0 && !success ? 1 : failed, skipped: 0 };
+    },
+  },
   ...functionEntries().map((entry): Suite => ({
     name: `bundle ${entry.split("/")[2]}`,
     needsStack: false,

@@ -305,7 +305,13 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
         });
         const threshold = options.suspendThresholdMs ?? 2000;
         if (decision.delayMs < threshold) {
-          await finish(attemptId, startedAt, { status: "failed", error: serialized });
+          // resumeAt marks the retry as pending, so a worker that dies during the sleep leaves it to be retried on
+          // resume rather than read as the step's final failure.
+          await finish(attemptId, startedAt, {
+            status: "failed",
+            error: serialized,
+            resumeAt: new Date(clock.now().getTime() + decision.delayMs),
+          });
           try {
             await clock.sleep(decision.delayMs, signal);
           } catch {
