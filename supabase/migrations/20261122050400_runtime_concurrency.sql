@@ -6,8 +6,16 @@ alter table flows.flows add column max_concurrency integer;
 alter table flows.flows add constraint flows_max_concurrency_check check (max_concurrency between 1 and 10000);
 comment on column flows.flows.max_concurrency is 'At most this many executions of the flow run at once (null: no limit).';
 
--- Counting a flow's running executions while claiming.
+-- Counting a flow's running executions while claiming; reading pending work oldest first.
 create index executions_flow_running_idx on flows.executions (flow_id) where status = 'running';
+create index executions_pending_created_idx on flows.executions (created_at) where status = 'pending';
+
+-- The outbox and the executions table churn: every event and execution is updated soon after it is inserted.
+-- Vacuum them early, so dead entries do not pile up in the partial indexes the engine scans.
+alter table flows.events set (autovacuum_vacuum_scale_factor = 0.01, autovacuum_vacuum_insert_scale_factor = 0.01,
+                              autovacuum_vacuum_cost_delay = 0);
+alter table flows.executions set (autovacuum_vacuum_scale_factor = 0.02, autovacuum_vacuum_insert_scale_factor = 0.02,
+                                  autovacuum_vacuum_cost_delay = 0);
 
 create function flows.claim_executions(p_owner text, p_limit integer, p_lease_ms integer)
 returns setof flows.executions
@@ -20,16 +28,36 @@ declare
   v_claimed integer := 0;
   v_count integer;
 begin
-  -- Flows without a limit (the common case): one statement, skipping rows another invocation holds.
+  -- Flows without a limit (the common case): one statement, skipping rows another invocation holds. Each kind of
+  -- runnable work is read in its own index order and cut at p_limit, so a claim costs the same whatever the
+  -- backlog (sorting every runnable row made each claim slower as work piled up).
   return query
-    with candidates as (
+    with runnable as (
+      select w.execution_id from (
+        select e.execution_id from flows.executions e
+         where e.status = 'waiting' and e.resume_at <= pg_catalog.now()
+           and not exists (select 1 from flows.flows p where p.flow_id = e.flow_id and (p.is_paused or p.max_concurrency is not null))
+         order by e.resume_at limit p_limit) w
+      union all
+      select l.execution_id from (
+        select e.execution_id from flows.executions e
+         where e.status = 'running' and e.lease_expires_at < pg_catalog.now()
+           and not exists (select 1 from flows.flows p where p.flow_id = e.flow_id and (p.is_paused or p.max_concurrency is not null))
+         order by e.lease_expires_at limit p_limit) l
+      union all
+      select n.execution_id from (
+        select e.execution_id from flows.executions e
+         where e.status = 'pending'
+           and not exists (select 1 from flows.flows p where p.flow_id = e.flow_id and (p.is_paused or p.max_concurrency is not null))
+         order by e.created_at limit p_limit) n
+    ),
+    candidates as (
       select e.execution_id from flows.executions e
-       where (e.status = 'pending'
+       where e.execution_id in (select r.execution_id from runnable r)
+         -- Checked again under the row lock: another invocation may have claimed it meanwhile.
+         and (e.status = 'pending'
               or (e.status = 'waiting' and e.resume_at <= pg_catalog.now())
               or (e.status = 'running' and e.lease_expires_at < pg_catalog.now()))
-         and not exists (
-           select 1 from flows.flows p
-            where p.flow_id = e.flow_id and (p.is_paused or p.max_concurrency is not null))
        order by coalesce(e.resume_at, e.created_at)
        limit p_limit
        for update of e skip locked)

@@ -168,13 +168,18 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
     return claimed.length;
   }
 
+  let lastHeartbeat = -Infinity;
   try {
     while (!deps.signal?.aborted) {
       if (elapsed() >= budgetMs) {
         report.moreWork = true;
         break;
       }
-      await store.heartbeat(Math.min(leaseMs, 10_000));
+      // Once a second is enough for a mark that lasts ten: each heartbeat rewrites the row every writer reads.
+      if (clock.now().getTime() - lastHeartbeat >= 1_000) {
+        await store.heartbeat(Math.min(leaseMs, 10_000));
+        lastHeartbeat = clock.now().getTime();
+      }
       const events = await claimAndMatchEvents();
       const started = await claimAndStartExecutions();
       if (events > 0 || started > 0) continue;
@@ -192,11 +197,13 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
       // Nothing to do: stop, unless a writer that skipped its kick (because we were draining) is still committing.
       const check = await store.stopDraining();
       if (check === "writers-pending") {
+        lastHeartbeat = -Infinity;
         const committed = await store.waitForSkippedWriters(Math.min(writerGraceMs, Math.max(0, budgetMs - elapsed())));
         // A writer still open after the grace period (a long transaction) is left to the tick, as documented.
         if (committed) continue;
       }
       // Events committed just before the mark was cleared are ours to take: one last look.
+      lastHeartbeat = -Infinity;
       if ((await claimAndMatchEvents()) > 0 || (await claimAndStartExecutions()) > 0) continue;
       break;
     }
