@@ -8,7 +8,8 @@ comment on column flows.flows.max_concurrency is 'At most this many executions o
 
 -- Counting a flow's running executions while claiming; reading pending work oldest first.
 create index executions_flow_running_idx on flows.executions (flow_id) where status = 'running';
-create index executions_pending_created_idx on flows.executions (created_at) where status = 'pending';
+-- event_id breaks ties: executions created in one batch share created_at, and row order must survive.
+create index executions_pending_created_idx on flows.executions (created_at, event_id) where status = 'pending';
 
 -- The outbox and the executions table churn: every event and execution is updated soon after it is inserted.
 -- Vacuum them early, so dead entries do not pile up in the partial indexes the engine scans.
@@ -49,7 +50,7 @@ begin
         select e.execution_id from flows.executions e
          where e.status = 'pending'
            and not exists (select 1 from flows.flows p where p.flow_id = e.flow_id and (p.is_paused or p.max_concurrency is not null))
-         order by e.created_at limit p_limit) n
+         order by e.created_at, e.event_id limit p_limit) n
     ),
     candidates as (
       select e.execution_id from flows.executions e
@@ -58,7 +59,7 @@ begin
          and (e.status = 'pending'
               or (e.status = 'waiting' and e.resume_at <= pg_catalog.now())
               or (e.status = 'running' and e.lease_expires_at < pg_catalog.now()))
-       order by coalesce(e.resume_at, e.created_at)
+       order by coalesce(e.resume_at, e.created_at), e.event_id
        limit p_limit
        for update of e skip locked)
     update flows.executions x
@@ -96,7 +97,7 @@ begin
            and (e.status = 'pending'
                 or (e.status = 'waiting' and e.resume_at <= pg_catalog.now())
                 or (e.status = 'running' and e.lease_expires_at < pg_catalog.now()))
-         order by coalesce(e.resume_at, e.created_at)
+         order by coalesce(e.resume_at, e.created_at), e.event_id
          limit v_take
          for update of e skip locked)
       update flows.executions x
