@@ -91,9 +91,14 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
   // Leases of long-running executions are renewed so no other invocation takes them over.
   const renewal = setInterval(() => {
     if (running.size > 0) {
-      store.renewLeases(options.owner, [...running.keys()], leaseMs).catch((error) =>
-        ports.logger.log("warn", "lease renewal failed", { error: String(error) })
-      );
+      const ids = [...running.keys()];
+      store.renewLeases(options.owner, ids, leaseMs).then((held) => {
+        // A lease another invocation took over: stop that execution's in-flight work here, it runs there now.
+        const kept = new Set(held);
+        for (const id of ids) {
+          if (!kept.has(id)) controllers.get(id)?.abort(new DOMException("lease lost", "AbortError"));
+        }
+      }).catch((error) => ports.logger.log("warn", "lease renewal failed", { error: String(error) }));
     }
   }, Math.max(1_000, Math.floor(leaseMs / 3)));
 

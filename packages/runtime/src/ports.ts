@@ -64,6 +64,8 @@ export interface ClaimedExecution {
   cancelRequested: boolean;
   /** First claim and no copied attempts: its checkpoint is known to be empty. */
   fresh: boolean;
+  /** The invocation holding the lease; attempt writes are fenced by it. */
+  leaseOwner: string;
 }
 
 /** What a draining invocation found when it tried to stop. */
@@ -83,8 +85,8 @@ export interface RuntimeStore {
   claimExecutions(owner: string, limit: number, leaseMs: number): Promise<ClaimedExecution[]>;
   /** Which of these executions someone asked to cancel. */
   cancelRequested(executionIds: string[]): Promise<string[]>;
-  /** Extends the lease of executions this owner runs. */
-  renewLeases(owner: string, executionIds: string[], leaseMs: number): Promise<void>;
+  /** Extends the lease of executions this owner runs; returns those it still holds. */
+  renewLeases(owner: string, executionIds: string[], leaseMs: number): Promise<string[]>;
   /** Persists an execution's outcome, only while this owner holds its lease. */
   saveOutcome(owner: string, executionId: string, outcome: ExecutionOutcome): Promise<void>;
   /**

@@ -164,6 +164,7 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
         causationDepth: r.causation_depth,
         cancelRequested: r.cancel_requested,
         fresh: r.fresh,
+        leaseOwner: owner,
       }));
     },
 
@@ -176,9 +177,11 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
     },
 
     async renewLeases(owner, executionIds, leaseMs) {
-      await sql`
+      const rows = await sql`
         update flows.executions set lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
-         where execution_id = any(${sql.array(executionIds)}::uuid[]) and lease_owner = ${owner} and status = 'running'`;
+         where execution_id = any(${sql.array(executionIds)}::uuid[]) and lease_owner = ${owner} and status = 'running'
+        returning execution_id`;
+      return rows.map((r) => r.execution_id as string);
     },
 
     async saveOutcome(owner, executionId, outcome: ExecutionOutcome) {
@@ -243,6 +246,11 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
   };
 }
 
+/** The error an invocation gets when another one has taken its execution over (its lease expired). */
+function leaseLost(executionId: string): FlowError {
+  return new FlowError("STORE_ERROR", `execution ${executionId}: the lease was lost to another invocation; stopping here`);
+}
+
 /** The executor's Store for one execution: its attempts, its cancellation flag, and row updates it causes. */
 function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?: () => boolean): Store {
   const stepTypes = new Map((execution.definition?.steps ?? []).map((s) => [s.id, s.type]));
@@ -274,22 +282,29 @@ function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?:
     },
 
     async startAttempt(start: AttemptStart) {
+      // Fenced by the lease: an invocation that lost the execution to another records nothing and stops here.
       const [row] = await sql`
         insert into flows.execution_steps (execution_id, tenant_id, step_id, step_type, status, attempt, input, started_at)
-        values (${start.executionId}, ${execution.tenantId}, ${start.stepId}, ${stepTypes.get(start.stepId) ?? "unknown"},
-                'running', ${start.attempt}, ${json(sql, start.input)}, ${start.startedAt})
+        select ${start.executionId}, ${execution.tenantId}, ${start.stepId}, ${stepTypes.get(start.stepId) ?? "unknown"},
+               'running', ${start.attempt}, ${json(sql, start.input)}, ${start.startedAt}
+         where exists (select 1 from flows.executions
+                        where execution_id = ${start.executionId} and lease_owner = ${execution.leaseOwner} and status = 'running')
         returning step_attempt_id::text as attempt_id`;
+      if (!row) throw leaseLost(start.executionId);
       return row.attempt_id;
     },
 
     async finishAttempt(attemptId: string, finish: AttemptFinish) {
-      await sql`
+      const result = await sql`
         update flows.execution_steps
            set status = ${finish.status}, finished_at = ${finish.finishedAt}, duration_ms = ${Math.max(0, Math.round(finish.durationMs))},
                output = ${json(sql, finish.output)}, branch = ${json(sql, finish.branch)}, error = ${json(sql, finish.error)},
                error_code = ${finish.error?.code ?? null}, error_message = ${finish.error?.message ?? null},
                logs = ${json(sql, finish.logs)}, resume_at = ${finish.resumeAt ?? null}, continued = ${finish.continued ?? false}
-         where step_attempt_id = ${attemptId}::bigint`;
+         where step_attempt_id = ${attemptId}::bigint
+           and exists (select 1 from flows.executions
+                        where execution_id = ${execution.executionId} and lease_owner = ${execution.leaseOwner} and status = 'running')`;
+      if (result.count === 0) throw leaseLost(execution.executionId);
     },
 
     async isCancelRequested(executionId) {
