@@ -31,6 +31,10 @@ export const ERROR_CATALOG = {
   SERIALIZATION_FAILURE: { retryable: true, summary: "Postgres serialization failure or deadlock (40001, 40P01)." },
   STORE_ERROR: { retryable: false, summary: "The store failed in a way retrying will not fix." },
   ATTEMPT_INTERRUPTED: { retryable: true, summary: "An attempt was found still running on resume (the worker died mid-step)." },
+  SUB_FLOW_UNAVAILABLE: { retryable: false, summary: "A sub_flow step's flow cannot be started (unknown, unpublished, inactive, no input trigger, bad input, too deep)." },
+  SUB_FLOW_FAILED: { retryable: false, summary: "The execution a sub_flow step started failed or was cancelled." },
+  SUB_FLOW_TIMEOUT: { retryable: false, summary: "A sub_flow step's execution did not finish within `timeout_seconds`; it is asked to stop." },
+  BRANCH_FAILED: { retryable: false, summary: "A branch of a parallel step failed; the other branches stopped before their next step." },
   CANCELLED: { retryable: false, summary: "The execution was cancelled." },
   UNEXPECTED_ERROR: { retryable: false, summary: "Anything else; the original message is kept." },
 } as const satisfies Record<string, { retryable: boolean; summary: string }>;

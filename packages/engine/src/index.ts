@@ -18,17 +18,25 @@ export {
 
 // Definition
 export {
+  BranchStepSchema,
+  COMPOSITE_STEP_TYPES,
   type FlowDefinition,
   FlowDefinitionSchema,
   type FlowStep,
   FlowStepSchema,
   type FlowTrigger,
+  type LeafStep,
+  listSteps,
+  MAX_BRANCHES,
   MAX_DEFINITION_BYTES,
   MAX_DEFINITION_DEPTH,
   MAX_STEPS,
+  ParallelConfigSchema,
+  type ParallelStep,
   ROW_EVENTS,
   type RowEventType,
   STEP_ID_PATTERN,
+  type StepPlace,
   STEP_TYPES,
   type StepType,
   TRIGGER_TYPES,
@@ -87,7 +95,17 @@ export {
 export { createRedactor, REDACTED, type Redactor } from "./templates/redact.ts";
 
 // Runners
-export type { BranchResult, CompletedResult, ConfigCheck, StepContext, StepEvent, StepResult, StepRunner, SuspendedResult } from "./runners/types.ts";
+export type {
+  BranchResult,
+  CompletedResult,
+  ConfigCheck,
+  StepContext,
+  StepEvent,
+  StepResult,
+  StepRunner,
+  SuspendedAttempt,
+  SuspendedResult,
+} from "./runners/types.ts";
 export { configValidator } from "./runners/types.ts";
 export { type BuiltInRunnerOptions, builtInRunners, createRegistry, type RunnerRegistry } from "./runners/registry.ts";
 export { httpRunner, type HttpOutput } from "./runners/http.ts";
@@ -98,6 +116,7 @@ export { functionCallRunner } from "./runners/function-call.ts";
 export { conditionRunner } from "./runners/condition.ts";
 export { transformRunner } from "./runners/transform.ts";
 export { logRunner } from "./runners/log.ts";
+export { subFlowRunner, type SubFlowOutput } from "./runners/sub-flow.ts";
 export { assertDestinationAllowed, classifyAddress, type NetPolicy } from "./runners/net-guard.ts";
 export { MAX_REDIRECTS, sha256Hex } from "./runners/http-client.ts";
 

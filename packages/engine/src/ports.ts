@@ -73,6 +73,27 @@ export interface Checkpoint {
   attempts: AttemptRecord[];
 }
 
+/** A sub_flow step's request to start an execution of another flow. */
+export interface SubFlowStart {
+  parentExecutionId: string;
+  parentStepId: string;
+  /** The parent step's attempt: a retry after a failed sub-flow starts a new one; an interrupted attempt does not. */
+  attempt: number;
+  /** The key of a flow in the parent's tenant. */
+  flowKey: string;
+  input: unknown;
+}
+
+/** How a sub-flow execution stands. */
+export interface SubFlowState {
+  executionId: string;
+  status: "pending" | "running" | "waiting" | "completed" | "failed" | "cancelled";
+  /** Completed: the execution's result (`{ outputs }`). */
+  result?: unknown;
+  /** Failed or cancelled: why. */
+  error?: { code: string; message: string } | null;
+}
+
 /** Result of a row update. */
 export interface RowUpdateResult {
   /** Rows changed; 0 means no row had that key. */
@@ -108,6 +129,17 @@ export interface Store {
     values: Record<string, unknown>,
     causation: Causation,
   ): Promise<RowUpdateResult>;
+  /**
+   * Starts (or finds again) the sub-flow execution of a parent's step: the same parent, step and attempt never start
+   * two, and a later attempt reuses an earlier attempt's execution unless that one failed or was cancelled. Throws a
+   * FlowError SUB_FLOW_UNAVAILABLE when the flow cannot be started (unknown key, no published version, inactive,
+   * no input trigger, invalid input, depth limit). Needed only by flows with sub_flow steps.
+   */
+  startSubFlow?(start: SubFlowStart): Promise<SubFlowState>;
+  /** The current state of a sub-flow execution this parent started; null when it does not exist. */
+  getSubFlow?(parentExecutionId: string, executionId: string): Promise<SubFlowState | null>;
+  /** Asks a sub-flow execution to stop (its parent gave up waiting). */
+  cancelSubFlow?(parentExecutionId: string, executionId: string): Promise<void>;
 }
 
 /** Time. Injected so tests control it and waits never block a real clock. */

@@ -2,6 +2,7 @@ import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import {
   builtInRunners,
+  COMPOSITE_STEP_TYPES,
   createRegistry,
   flowDefinitionSchemaText,
   FlowStepSchema,
@@ -47,7 +48,7 @@ describe("structural corpus shared with the SQL publish_version check", () => {
 
 describe("STEP_TYPES", () => {
   it("lists exactly the step types of the schema and the built-in runners", () => {
-    expect([...STEP_TYPES].sort()).toEqual(createRegistry(builtInRunners()).stepTypes().sort());
+    expect([...STEP_TYPES].sort()).toEqual([...createRegistry(builtInRunners()).stepTypes(), ...COMPOSITE_STEP_TYPES].sort());
     for (const type of STEP_TYPES) {
       const result = validateFlowStep({ id: "x", type, config: {} });
       // Every type is known; failures are about its config, never about the type.

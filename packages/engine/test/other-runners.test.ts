@@ -167,7 +167,7 @@ describe("registry", () => {
     expect(registry.get("http")).toBeUndefined();
     expect(() => registry.require("http")).toThrow(expect.objectContaining({ code: "UNKNOWN_STEP_TYPE" }));
     expect(() => createRegistry([logRunner, logRunner])).toThrow(/Two runners/);
-    expect(createRegistry(builtInRunners()).stepTypes()).toHaveLength(8);
+    expect(createRegistry(builtInRunners()).stepTypes()).toHaveLength(9);
   });
 });
 

@@ -20,6 +20,7 @@ import {
   LogConfigSchema,
   RetrySchema,
   SQL_TABLE,
+  SubFlowConfigSchema,
   TabularConfigSchema,
   TimeoutSchema,
   TransformConfigSchema,
@@ -36,7 +37,12 @@ export const STEP_TYPES = [
   "condition",
   "transform",
   "log",
+  "sub_flow",
+  "parallel",
 ] as const;
+
+/** Step types the executor runs itself because they contain steps; every other type has a runner. */
+export const COMPOSITE_STEP_TYPES = ["parallel"] as const;
 
 /** One of {@link STEP_TYPES}. */
 export type StepType = (typeof STEP_TYPES)[number];
@@ -54,8 +60,10 @@ export type RowEventType = (typeof ROW_EVENTS)[number];
 export const MAX_DEFINITION_BYTES = 512 * 1024;
 /** Deepest nesting a definition may have (checked without recursion before anything else). */
 export const MAX_DEFINITION_DEPTH = 64;
-/** Most steps in one definition. */
+/** Most steps in one definition, counting the steps inside parallel branches. */
 export const MAX_STEPS = 100;
+/** Most branches of one parallel step. */
+export const MAX_BRANCHES = 10;
 /** Step ids: lowercase, start with a letter, at most 63 characters. */
 export const STEP_ID_PATTERN = /^[a-z][a-z0-9_-]{0,62}$/;
 
@@ -111,8 +119,7 @@ const stepFields = {
   continue_on_error: z.boolean().optional(),
 };
 
-/** One step; `config` is validated by the schema of its `type`. */
-export const FlowStepSchema = z.discriminatedUnion("type", [
+const leafSteps = [
   z.strictObject({ ...stepFields, type: z.literal("tabular"), config: TabularConfigSchema }),
   z.strictObject({ ...stepFields, type: z.literal("http"), config: HttpConfigSchema }),
   z.strictObject({ ...stepFields, type: z.literal("wait"), config: WaitConfigSchema }),
@@ -121,6 +128,34 @@ export const FlowStepSchema = z.discriminatedUnion("type", [
   z.strictObject({ ...stepFields, type: z.literal("condition"), config: ConditionConfigSchema }),
   z.strictObject({ ...stepFields, type: z.literal("transform"), config: TransformConfigSchema }),
   z.strictObject({ ...stepFields, type: z.literal("log"), config: LogConfigSchema }),
+  z.strictObject({ ...stepFields, type: z.literal("sub_flow"), config: SubFlowConfigSchema }),
+] as const;
+
+/** A step inside a parallel branch: any type but `parallel` (branches do not nest). */
+export const BranchStepSchema = z.discriminatedUnion("type", [...leafSteps]);
+
+/** `parallel` step: run each branch's steps in order, the branches at the same time, and continue when all end. */
+export const ParallelConfigSchema = z.strictObject({
+  branches: z
+    .array(z.strictObject({ id: StepIdSchema, name: z.string().max(200).optional(), steps: z.array(BranchStepSchema).min(1).max(MAX_STEPS) }))
+    .min(1)
+    .max(MAX_BRANCHES),
+});
+
+/**
+ * One step; `config` is validated by the schema of its `type`. A parallel step has no retry or timeout of its own:
+ * its branches' steps have theirs.
+ */
+export const FlowStepSchema = z.discriminatedUnion("type", [
+  ...leafSteps,
+  z.strictObject({
+    id: StepIdSchema,
+    name: stepFields.name,
+    nome: stepFields.nome,
+    continue_on_error: stepFields.continue_on_error,
+    type: z.literal("parallel"),
+    config: ParallelConfigSchema,
+  }),
 ]);
 
 const FlowDefinitionObjectSchema = z.strictObject({
@@ -151,28 +186,78 @@ export const FlowDefinitionSchema = FlowDefinitionObjectSchema.superRefine((defi
 export type FlowDefinition = z.infer<typeof FlowDefinitionObjectSchema>;
 /** A validated step. */
 export type FlowStep = z.infer<typeof FlowStepSchema>;
+/** A validated step that is not a parallel step (the kind a branch holds). */
+export type LeafStep = z.infer<typeof BranchStepSchema>;
+/** A validated parallel step. */
+export type ParallelStep = Extract<FlowStep, { type: "parallel" }>;
 /** A validated trigger. */
 export type FlowTrigger = z.infer<typeof TriggerSchema>;
 
 type Report = (path: Array<string | number>, message: string) => void;
+
+/**
+ * Where a step sits: `top` is its index in `steps` (for a branch step, its parallel step's index); a branch step also
+ * has its branch and its index in that branch.
+ */
+export interface StepPlace {
+  top: number;
+  branch?: number;
+  index: number;
+  /** The step's path in the definition, e.g. `["steps", 2, "config", "branches", 0, "steps", 1]`. */
+  path: Array<string | number>;
+}
+
+/** Every step of a definition, parallel steps followed by their branches' steps, with where each sits. */
+export function listSteps(steps: readonly FlowStep[]): Array<{ step: FlowStep | LeafStep; place: StepPlace }> {
+  const list: Array<{ step: FlowStep | LeafStep; place: StepPlace }> = [];
+  steps.forEach((step, top) => {
+    list.push({ step, place: { top, index: top, path: ["steps", top] } });
+    if (step.type !== "parallel") return;
+    step.config.branches.forEach((branch, b) => {
+      branch.steps.forEach((inner, index) => {
+        list.push({ step: inner, place: { top, branch: b, index, path: ["steps", top, "config", "branches", b, "steps", index] } });
+      });
+    });
+  });
+  return list;
+}
+
+/** True when the step at `earlier` has finished before the step at `later` starts, on every path. */
+function runsBefore(earlier: StepPlace, later: StepPlace): boolean {
+  if (earlier.top !== later.top) return earlier.top < later.top;
+  // Same top-level position: only an earlier step of the same branch; other branches run at the same time.
+  return earlier.branch !== undefined && earlier.branch === later.branch && earlier.index < later.index;
+}
 
 const EXECUTION_FIELDS = new Set(["id", "flow_id", "version_id", "op", "table"]);
 const STEP_FIELDS = new Set(["output", "error", "status"]);
 
 // Everything that needs more than one field at a time. Runs only when the shape is already valid.
 function checkCrossReferences(definition: FlowDefinition, report: Report): void {
-  const stepIndex = new Map<string, number>();
-  definition.steps.forEach((step, index) => {
-    const first = stepIndex.get(step.id);
+  const all = listSteps(definition.steps);
+  const places = new Map<string, StepPlace>();
+  for (const { step, place } of all) {
+    const first = places.get(step.id);
     if (first !== undefined) {
-      report(["steps", index, "id"], `Duplicate step id "${step.id}" (first used by steps[${first}])`);
+      report([...place.path, "id"], `Duplicate step id "${step.id}" (first used by ${formatPlace(first)})`);
     } else {
-      stepIndex.set(step.id, index);
+      places.set(step.id, place);
     }
+  }
+  if (all.length > MAX_STEPS) report(["steps"], `Too many steps: ${all.length} counting parallel branches; the limit is ${MAX_STEPS}`);
+  definition.steps.forEach((step, index) => {
+    if (step.type !== "parallel") return;
+    const seen = new Map<string, number>();
+    step.config.branches.forEach((branch, b) => {
+      const first = seen.get(branch.id);
+      if (first !== undefined) report(["steps", index, "config", "branches", b, "id"], `Duplicate branch id "${branch.id}" (first used by branches[${first}])`);
+      else seen.set(branch.id, b);
+    });
   });
 
   const aliases = definition.aliases ?? {};
   const triggerType = definition.trigger.type;
+  const anywhere: StepPlace = { top: Infinity, index: Infinity, path: [] };
   for (const [name, target] of Object.entries(aliases)) {
     if ((TEMPLATE_ROOTS as readonly string[]).includes(name)) {
       report(["aliases", name], `Alias "${name}" shadows a template root`);
@@ -182,24 +267,28 @@ function checkCrossReferences(definition: FlowDefinition, report: Report): void 
       const parsed = parseTemplate(`{{${target}}}`);
       const placeholder = parsed.parts[0] as Placeholder;
       if (placeholder.hasDefault) throw new Error("defaults are not allowed in alias targets");
-      const problem = placeholderProblem(placeholder.segments, definition, triggerType, stepIndex, Infinity);
+      const problem = placeholderProblem(placeholder.segments, definition, triggerType, places, anywhere);
       if (problem !== undefined) report(["aliases", name], problem);
     } catch (error) {
       report(["aliases", name], `Invalid alias target "${target}": ${(error as Error).message}`);
     }
   }
 
-  definition.steps.forEach((step, index) => {
+  for (const { step, place } of all) {
+    if (step.type === "parallel") continue;
     if (step.type === "condition") {
       for (const branch of ["then", "else"] as const) {
         const target = step.config[branch];
         if (target === undefined || target === null) continue;
-        const targetIndex = stepIndex.get(target);
-        if (targetIndex === undefined) {
-          report(["steps", index, "config", branch], `Unknown step id "${target}"`);
-        } else if (targetIndex <= index) {
+        const targetPlace = places.get(target);
+        const where = [...place.path, "config", branch];
+        if (targetPlace === undefined) {
+          report(where, `Unknown step id "${target}"`);
+        } else if (!sameList(targetPlace, place)) {
+          report(where, `Step "${target}" is not in the same list of steps (a condition jumps within its own branch or the top-level steps)`);
+        } else if (targetPlace.index <= place.index) {
           // Forward-only jumps guarantee termination and keep "a completed step never runs again" true.
-          report(["steps", index, "config", branch], `Step "${target}" must come after this step (branches only jump forward)`);
+          report(where, `Step "${target}" must come after this step (branches only jump forward)`);
         }
       }
     }
@@ -207,7 +296,7 @@ function checkCrossReferences(definition: FlowDefinition, report: Report): void 
     const config = step.type === "condition" ? { ...step.config, rules: undefined } : step.config;
     forEachString(config, (text, path) => {
       if (!hasPlaceholder(text)) return;
-      const where = ["steps", index, "config", ...path];
+      const where = [...place.path, "config", ...path];
       let parts;
       try {
         parts = parseTemplate(text).parts;
@@ -220,19 +309,27 @@ function checkCrossReferences(definition: FlowDefinition, report: Report): void 
         let segments = part.segments;
         const alias = Object.prototype.hasOwnProperty.call(aliases, segments[0]!) ? aliases[segments[0]!] : undefined;
         if (alias !== undefined) segments = [...alias.replace(/\[(\d+)\]/g, ".$1").split("."), ...segments.slice(1)];
-        const problem = placeholderProblem(segments, definition, triggerType, stepIndex, index, part.hasDefault);
+        const problem = placeholderProblem(segments, definition, triggerType, places, place, part.hasDefault);
         if (problem !== undefined) report(where, `${problem} in {{${part.source}}}`);
       }
     });
-  });
+  }
+}
+
+function sameList(a: StepPlace, b: StepPlace): boolean {
+  return a.branch === undefined ? b.branch === undefined : a.top === b.top && a.branch === b.branch;
+}
+
+function formatPlace(place: StepPlace): string {
+  return place.path.map((segment, i) => (typeof segment === "number" ? `[${segment}]` : i === 0 ? segment : `.${segment}`)).join("");
 }
 
 function placeholderProblem(
   segments: string[],
   definition: FlowDefinition,
   triggerType: FlowTrigger["type"],
-  stepIndex: Map<string, number>,
-  currentIndex: number,
+  places: Map<string, StepPlace>,
+  current: StepPlace,
   hasDefault = false,
 ): string | undefined {
   const [root, first, second] = segments;
@@ -267,9 +364,9 @@ function placeholderProblem(
       if (first === undefined || second === undefined || !STEP_FIELDS.has(second)) {
         return `Use {{steps.<id>.output...}}, {{steps.<id>.error...}} or {{steps.<id>.status}}`;
       }
-      const referenced = stepIndex.get(first);
+      const referenced = places.get(first);
       if (referenced === undefined) return `Unknown step id "${first}"`;
-      return referenced < currentIndex ? undefined : `Step "${first}" does not run before this step`;
+      return runsBefore(referenced, current) ? undefined : `Step "${first}" does not run before this step`;
     }
     default:
       return `Unknown template root "${root}" (use ${TEMPLATE_ROOTS.join(", ")} or a declared alias)`;

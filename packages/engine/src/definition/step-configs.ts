@@ -133,6 +133,26 @@ export const FunctionCallConfigSchema = z.strictObject({
   body: z.json().optional(),
 });
 
+/** Flow keys, as `flows.flows.key` stores them. */
+export const FLOW_KEY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+
+/** Longest a sub_flow step waits for its flow, in seconds (7 days). */
+export const SUB_FLOW_MAX_WAIT_SECONDS = 7 * 24 * 3600;
+
+/** Default wait for a sub_flow's execution, in seconds (24 hours). */
+export const SUB_FLOW_DEFAULT_WAIT_SECONDS = 24 * 3600;
+
+/**
+ * `sub_flow` step: start an execution of another flow's published version (a manual or webhook flow: its
+ * `parameters` are the contract) and, unless `wait` is false, suspend until it finishes and use its outputs.
+ */
+export const SubFlowConfigSchema = z.strictObject({
+  flow: z.string().max(200).refine((key) => hasPlaceholder(key) || FLOW_KEY_PATTERN.test(key), "Invalid flow key: use a-z, 0-9, _ and -"),
+  input: z.json().optional(),
+  wait: z.boolean().optional(),
+  timeout_seconds: z.union([z.int().min(1).max(SUB_FLOW_MAX_WAIT_SECONDS), TemplateStringSchema]).optional(),
+});
+
 const StepRefSchema = z.string().regex(/^[a-z][a-z0-9_-]{0,62}$/, "Invalid step id");
 
 /** `condition` step: evaluate rules, then continue at `then` or `else` (null ends the execution). */
@@ -182,6 +202,8 @@ export type FunctionCallConfig = z.infer<typeof FunctionCallConfigSchema>;
 export type ConditionConfig = z.infer<typeof ConditionConfigSchema>;
 /** Parsed config of a `transform` step. */
 export type TransformConfig = z.infer<typeof TransformConfigSchema>;
+/** Parsed config of a `sub_flow` step. */
+export type SubFlowConfig = z.infer<typeof SubFlowConfigSchema>;
 /** Parsed config of a `log` step. */
 export type LogConfig = z.infer<typeof LogConfigSchema>;
 /** A rate limit as written in a definition. */

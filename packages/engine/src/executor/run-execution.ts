@@ -5,8 +5,11 @@
  * the start, takes the recorded result of every finished step (never running it again, and
  * following recorded branch decisions), and resumes at the first unfinished step. This keeps the
  * executor stateless between invocations, so any worker can pick an execution up.
+ *
+ * A parallel step runs each branch as such a walk of its own steps, all branches at once; it records one attempt of
+ * its own (running, suspended while a branch waits, then completed or failed) and is re-entered, never retried.
  */
-import type { FlowDefinition, FlowStep } from "../definition/schema.ts";
+import { type FlowDefinition, type FlowStep, type LeafStep, listSteps, type ParallelStep } from "../definition/schema.ts";
 import { validateParameters } from "../definition/parameters.ts";
 import { prefixIssue, validationError } from "../definition/validate.ts";
 import { FlowError, type SerializedFlowError, serializeError, toFlowError } from "../errors.ts";
@@ -14,7 +17,7 @@ import { bucketFor, localRateLimiterFor, type RateLimitRequest } from "../flow-c
 import type { AttemptFinish, AttemptRecord, EnginePorts, StepLog } from "../ports.ts";
 import { sha256Hex } from "../runners/http-client.ts";
 import type { RunnerRegistry } from "../runners/registry.ts";
-import type { StepContext, StepEvent, StepResult, StepRunner } from "../runners/types.ts";
+import type { StepContext, StepEvent, StepResult, StepRunner, SuspendedAttempt } from "../runners/types.ts";
 import { forEachString, hasPlaceholder, parseTemplate, TEMPLATE_ROOTS } from "../templates/parse.ts";
 import { createRedactor, type Redactor } from "../templates/redact.ts";
 import { DEFAULT_MAX_RENDER_BYTES, renderTemplates, type StepState, type TemplateScope } from "../templates/render.ts";
@@ -75,6 +78,19 @@ type StepEnd =
   | { kind: "done"; state: StepState; next?: string | null }
   | { kind: "outcome"; outcome: ExecutionOutcome };
 
+/** How a walk over a list of steps ended: all done, an outcome for the execution, or stopped because a sibling failed. */
+type SequenceEnd = { kind: "done" } | { kind: "outcome"; outcome: ExecutionOutcome } | { kind: "halted" };
+
+/** A list of steps walked in order: the top-level steps or one parallel branch. */
+interface StepList {
+  steps: readonly LeafStep[] | readonly FlowStep[];
+  positions: Map<string, number>;
+  /** Path of the list in the definition, e.g. `steps` or `steps[2].config.branches[0].steps`. */
+  path: string;
+  /** Set when a sibling branch failed: stop before the next step. */
+  halt?: { stopped: boolean };
+}
+
 /**
  * Runs (or resumes) one execution and returns its outcome. Every attempt is recorded through the
  * store; the execution's own status is NOT persisted here: the caller stores the returned outcome.
@@ -93,8 +109,8 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
   let redact: Redactor = (value) => value;
 
   // Preflight checks are deterministic, so repeating them on every resume is harmless.
-  for (const step of definition.steps) {
-    if (registry.get(step.type) === undefined) {
+  for (const { step } of listSteps(definition.steps)) {
+    if (step.type !== "parallel" && registry.get(step.type) === undefined) {
       return failed(new FlowError("UNKNOWN_STEP_TYPE", `No runner registered for step type "${step.type}"`), step.id);
     }
   }
@@ -123,7 +139,6 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
   }
   for (const list of attemptsByStep.values()) list.sort((a, b) => a.attempt - b.attempt);
 
-  const positions = new Map(definition.steps.map((step, index) => [step.id, index]));
   const states: Record<string, StepState> = {};
   const event: StepEvent = {
     ...(execution.event ?? {}),
@@ -193,57 +208,67 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
     }
   }
 
-  // Runs attempts of one unfinished step until it completes, fails for good, or the execution must pause.
-  async function runStep(step: FlowStep, position: number, firstAttempt: number): Promise<StepEnd> {
+  // Runs attempts of one unfinished step until it completes, fails for good, or the execution must pause. With
+  // `resumeFrom`, the first attempt is that suspended one, continued through the runner's `resume`.
+  async function runStep(step: LeafStep, position: number, list: StepList, firstAttempt: number, resumeFrom?: AttemptRecord): Promise<StepEnd> {
     const runner = registry.require(step.type);
     const settings = resolveRetrySettings(step, definition.defaults?.retry);
     const timeoutMs = resolveTimeoutMs(step, definition.defaults?.timeout, options.defaultTimeoutMs);
     const idempotencyKey = await sha256Hex(`${execution.id}:${step.id}`);
-    const location = `steps[${position}].config`;
+    const location = `${list.path}[${position}].config`;
 
     for (let attempt = firstAttempt; ; attempt++) {
       if (attempt > firstAttempt && (await cancelRequested())) return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
-      let startedAt = clock.now();
+      const resuming = attempt === firstAttempt ? resumeFrom : undefined;
+      let startedAt = resuming?.startedAt ?? clock.now();
       let config: unknown;
       let renderedInput: unknown = null;
       let error: FlowError | undefined;
-      try {
-        const rendered = renderTemplates(step.config, scope, {
-          aliases: definition.aliases ?? {},
-          maxBytes: options.maxRenderBytes ?? DEFAULT_MAX_RENDER_BYTES,
-          location,
-          ...(runner.rawConfigKeys === undefined ? {} : { skipKeys: runner.rawConfigKeys }),
-        });
-        renderedInput = rendered.redacted;
-        const checked = runner.validateConfig(rendered.value);
-        if (checked.valid) config = checked.config;
-        else error = validationError(checked.errors.map((issue) => prefixIssue(location, issue)), "CONFIG_INVALID");
-      } catch (caught) {
-        error = toFlowError(caught);
-      }
-      if (error === undefined && runner.rateLimit !== undefined) {
-        let gate: RateGate = { kind: "taken" };
+      let attemptId: string;
+      if (resuming !== undefined) {
+        attemptId = resuming.attemptId;
+      } else {
         try {
-          const request = runner.rateLimit(config);
-          if (request !== null) gate = await takeRateToken(request, step.id);
+          const rendered = renderTemplates(step.config, scope, {
+            aliases: definition.aliases ?? {},
+            maxBytes: options.maxRenderBytes ?? DEFAULT_MAX_RENDER_BYTES,
+            location,
+            ...(runner.rawConfigKeys === undefined ? {} : { skipKeys: runner.rawConfigKeys }),
+          });
+          renderedInput = rendered.redacted;
+          const checked = runner.validateConfig(rendered.value);
+          if (checked.valid) config = checked.config;
+          else error = validationError(checked.errors.map((issue) => prefixIssue(location, issue)), "CONFIG_INVALID");
         } catch (caught) {
-          // The limiter itself failed (its database is unreachable, say): this attempt fails with that error.
           error = toFlowError(caught);
         }
-        if (gate.kind === "cancelled") return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
-        if (gate.kind === "suspend") {
-          return { kind: "outcome", outcome: { status: "waiting", resumeAt: gate.resumeAt, reason: "rate_limit", stepId: step.id, attempt } };
+        if (error === undefined && runner.rateLimit !== undefined) {
+          let gate: RateGate = { kind: "taken" };
+          try {
+            const request = runner.rateLimit(config);
+            if (request !== null) gate = await takeRateToken(request, step.id);
+          } catch (caught) {
+            // The limiter itself failed (its database is unreachable, say): this attempt fails with that error.
+            error = toFlowError(caught);
+          }
+          if (gate.kind === "cancelled") return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
+          if (gate.kind === "suspend") {
+            return { kind: "outcome", outcome: { status: "waiting", resumeAt: gate.resumeAt, reason: "rate_limit", stepId: step.id, attempt } };
+          }
+          // The attempt starts when its request can go, not when it began waiting for a token.
+          startedAt = clock.now();
         }
-        // The attempt starts when its request can go, not when it began waiting for a token.
-        startedAt = clock.now();
+        attemptId = await store.startAttempt({ executionId: execution.id, stepId: step.id, attempt, startedAt, input: renderedInput });
+        attemptsThisInvocation++;
       }
-      const attemptId = await store.startAttempt({ executionId: execution.id, stepId: step.id, attempt, startedAt, input: renderedInput });
-      attemptsThisInvocation++;
 
       let result: StepResult | undefined;
       if (error === undefined) {
+        const suspended: SuspendedAttempt | undefined = resuming === undefined
+          ? undefined
+          : { output: resuming.output ?? null, resumeAt: resuming.resumeAt ?? null };
         try {
-          result = await executeWithTimeout(runner, config, {
+          result = await executeWithTimeout(runner, config, suspended, {
             executionId: execution.id,
             stepId: step.id,
             attempt,
@@ -270,7 +295,8 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
         const withLogs = logs === undefined ? {} : { logs };
         if (result.status === "suspended") {
           if (result.resumeAt.getTime() > clock.now().getTime()) {
-            await finish(attemptId, startedAt, { status: "suspended", resumeAt: result.resumeAt, ...withLogs });
+            const recorded = result.output === undefined ? {} : { output: redact(result.output) };
+            await finish(attemptId, startedAt, { status: "suspended", resumeAt: result.resumeAt, ...recorded, ...withLogs });
             return { kind: "outcome", outcome: { status: "waiting", resumeAt: result.resumeAt, reason: "wait", stepId: step.id } };
           }
           const output = { waited_until: result.resumeAt.toISOString() };
@@ -278,7 +304,7 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
           return { kind: "done", state: { status: "completed", output } };
         }
         if (result.status === "branch" && result.next !== null) {
-          const target = positions.get(result.next);
+          const target = list.positions.get(result.next);
           if (target === undefined || target <= position) {
             error = new FlowError("BRANCH_TARGET_INVALID", `Step "${step.id}" branched to "${result.next}", which is not a later step`);
           }
@@ -335,51 +361,65 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
     }
   }
 
-  let position = 0;
-  while (position < definition.steps.length) {
-    const step = definition.steps[position]!;
+  // Walks one list of steps from its start: recorded results are taken, the first unfinished step runs.
+  async function runSequence(list: StepList): Promise<SequenceEnd> {
+    const { steps } = list;
+    let position = 0;
+    while (position < steps.length) {
+      if (list.halt?.stopped) return { kind: "halted" };
+      const step = steps[position]!;
+      const end = step.type === "parallel" ? await runParallel(step, position, list) : await advanceStep(step, position, list);
+      if (end.kind === "outcome") return end;
+      states[step.id] = end.state;
+      position = nextPosition(position, end.next);
+    }
+    return { kind: "done" };
+
+    function nextPosition(current: number, next: string | null | undefined): number {
+      if (next === undefined) return current + 1;
+      if (next === null) return steps.length;
+      return list.positions.get(next) ?? steps.length;
+    }
+  }
+
+  // Takes a finished step's recorded result, or resumes or starts its next attempt.
+  async function advanceStep(step: LeafStep, position: number, list: StepList): Promise<StepEnd> {
     const attempts = attemptsByStep.get(step.id) ?? [];
     const last = attempts.at(-1);
 
     // Finished in an earlier invocation: take the recorded result, never run it again.
     if (last?.status === "completed") {
-      states[step.id] = { status: "completed", output: last.output };
-      position = nextPosition(position, last.branch?.next);
-      continue;
+      return { kind: "done", state: { status: "completed", output: last.output }, ...(last.branch ? { next: last.branch.next } : {}) };
     }
     if (last?.status === "failed" && !last.resumeAt) {
       const error = last.error ?? serializeError(new FlowError("UNEXPECTED_ERROR", "Attempt failed without an error"));
-      if (last.continued) {
-        states[step.id] = { status: "failed", error };
-        position++;
-        continue;
-      }
-      return { status: "failed", error, stepId: step.id };
+      if (last.continued) return { kind: "done", state: { status: "failed", error } };
+      return { kind: "outcome", outcome: { status: "failed", error, stepId: step.id } };
     }
 
     if (await cancelRequested()) {
       if (last?.status === "suspended") {
         await finish(last.attemptId, last.startedAt, { status: "failed", error: serializeError(new FlowError("CANCELLED", "Execution cancelled while waiting")) });
       }
-      return { status: "cancelled", stepId: step.id };
+      return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
     }
     if (options.yieldAfterMs !== undefined && attemptsThisInvocation > 0 && clock.now().getTime() - invocationStart >= options.yieldAfterMs) {
-      return { status: "waiting", resumeAt: clock.now(), reason: "yield", stepId: step.id };
+      return { kind: "outcome", outcome: { status: "waiting", resumeAt: clock.now(), reason: "yield", stepId: step.id } };
     }
 
     const firstAttempt = (last?.attempt ?? 0) + 1;
     const now = clock.now();
     if (last?.status === "suspended") {
+      // A runner that can be woken (a sub-flow) looks at what it waits for; a wait ends when its time has come.
+      if (registry.require(step.type).resume !== undefined) return await runStep(step, position, list, last.attempt, last);
       const resumeAt = last.resumeAt ?? now;
-      if (resumeAt.getTime() > now.getTime()) return { status: "waiting", resumeAt, reason: "wait", stepId: step.id };
+      if (resumeAt.getTime() > now.getTime()) return { kind: "outcome", outcome: { status: "waiting", resumeAt, reason: "wait", stepId: step.id } };
       const output = { waited_until: resumeAt.toISOString() };
       await finish(last.attemptId, last.startedAt, { status: "completed", output });
-      states[step.id] = { status: "completed", output };
-      position++;
-      continue;
+      return { kind: "done", state: { status: "completed", output } };
     }
     if (last?.status === "failed" && last.resumeAt && last.resumeAt.getTime() > now.getTime()) {
-      return { status: "waiting", resumeAt: last.resumeAt, reason: "retry", stepId: step.id, attempt: firstAttempt };
+      return { kind: "outcome", outcome: { status: "waiting", resumeAt: last.resumeAt, reason: "retry", stepId: step.id, attempt: firstAttempt } };
     }
     if (last?.status === "running") {
       // The previous invocation died mid-attempt; the outcome is unknown, so it counts as a retryable failure.
@@ -389,38 +429,110 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
         const continued = step.continue_on_error === true;
         const error = serializeError(interrupted);
         await finish(last.attemptId, last.startedAt, { status: "failed", error, ...(continued ? { continued } : {}) });
-        if (!continued) return { status: "failed", error, stepId: step.id };
-        states[step.id] = { status: "failed", error };
-        position++;
-        continue;
+        if (!continued) return { kind: "outcome", outcome: { status: "failed", error, stepId: step.id } };
+        return { kind: "done", state: { status: "failed", error } };
       }
       const resumeAt = new Date(now.getTime() + decision.delayMs);
       await finish(last.attemptId, last.startedAt, { status: "failed", error: serializeError(interrupted), resumeAt });
       if (decision.delayMs >= (options.suspendThresholdMs ?? 2000)) {
-        return { status: "waiting", resumeAt, reason: "retry", stepId: step.id, attempt: firstAttempt };
+        return { kind: "outcome", outcome: { status: "waiting", resumeAt, reason: "retry", stepId: step.id, attempt: firstAttempt } };
       }
       try {
         await clock.sleep(decision.delayMs, signal);
       } catch {
-        return { status: "cancelled", stepId: step.id };
+        return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
       }
     }
 
-    const end = await runStep(step, position, firstAttempt);
-    if (end.kind === "outcome") return end.outcome;
-    states[step.id] = end.state;
-    position = nextPosition(position, end.next);
+    return await runStep(step, position, list, firstAttempt);
   }
+
+  // Runs every branch at once. A branch that fails stops the others before their next step; a branch that waits
+  // makes the execution wait (after the other branches have gone as far as they can) until the earliest resume.
+  async function runParallel(step: ParallelStep, position: number, list: StepList): Promise<StepEnd> {
+    const last = (attemptsByStep.get(step.id) ?? []).at(-1);
+    if (last?.status === "completed") {
+      restoreBranchStates(step);
+      return { kind: "done", state: { status: "completed", output: last.output } };
+    }
+    if (last?.status === "failed") {
+      restoreBranchStates(step);
+      const error = last.error ?? serializeError(new FlowError("UNEXPECTED_ERROR", "Attempt failed without an error"));
+      if (last.continued) return { kind: "done", state: { status: "failed", error } };
+      return { kind: "outcome", outcome: { status: "failed", error, stepId: step.id } };
+    }
+    // Running or suspended: re-entered, not retried (its branches' steps keep their own records).
+    let attemptId = last?.attemptId;
+    const startedAt = last?.startedAt ?? clock.now();
+    if (attemptId === undefined) {
+      if (await cancelRequested()) return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
+      const input = { branches: step.config.branches.map((branch) => branch.id) };
+      attemptId = await store.startAttempt({ executionId: execution.id, stepId: step.id, attempt: 1, startedAt, input });
+      attemptsThisInvocation++;
+    }
+
+    const halt = { stopped: false };
+    const ends = await Promise.all(step.config.branches.map(async (branch, b) => {
+      const end = await runSequence({
+        steps: branch.steps,
+        positions: new Map(branch.steps.map((inner, index) => [inner.id, index])),
+        path: `${list.path}[${position}].config.branches[${b}].steps`,
+        halt,
+      });
+      if (end.kind === "outcome" && end.outcome.status !== "waiting") halt.stopped = true;
+      return end;
+    }));
+
+    const outcomes = ends.flatMap((end, b) => (end.kind === "outcome" ? [{ outcome: end.outcome, branch: step.config.branches[b]!.id }] : []));
+    const cancelled = outcomes.find((o) => o.outcome.status === "cancelled");
+    if (cancelled !== undefined) {
+      await finish(attemptId, startedAt, { status: "failed", error: serializeError(new FlowError("CANCELLED", "Execution cancelled during the step")) });
+      return { kind: "outcome", outcome: cancelled.outcome };
+    }
+    const failure = outcomes.find((o) => o.outcome.status === "failed");
+    if (failure !== undefined && failure.outcome.status === "failed") {
+      const cause = failure.outcome.error;
+      const error = serializeError(new FlowError("BRANCH_FAILED", `Branch "${failure.branch}" failed at step "${failure.outcome.stepId ?? step.id}": ${cause.message}`, {
+        details: { branch: failure.branch, step_id: failure.outcome.stepId ?? null, error: cause },
+      }));
+      const continued = step.continue_on_error === true;
+      await finish(attemptId, startedAt, { status: "failed", error, ...(continued ? { continued } : {}) });
+      if (continued) return { kind: "done", state: { status: "failed", error } };
+      return { kind: "outcome", outcome: { status: "failed", error, stepId: failure.outcome.stepId ?? step.id } };
+    }
+    const waits = outcomes.flatMap((o) => (o.outcome.status === "waiting" ? [o.outcome] : []));
+    if (waits.length > 0) {
+      const first = waits.reduce((a, b) => (b.resumeAt.getTime() < a.resumeAt.getTime() ? b : a));
+      await finish(attemptId, startedAt, { status: "suspended", resumeAt: first.resumeAt });
+      return { kind: "outcome", outcome: first };
+    }
+    const output = { branches: Object.fromEntries(step.config.branches.map((branch) => [branch.id, branchStatus(branch.steps)])) };
+    await finish(attemptId, startedAt, { status: "completed", output });
+    return { kind: "done", state: { status: "completed", output } };
+  }
+
+  // A branch completed unless one of its steps failed (and the branch went on because of continue_on_error).
+  function branchStatus(steps: readonly LeafStep[]): "completed" | "completed_with_errors" {
+    return steps.some((inner) => states[inner.id]?.status === "failed") ? "completed_with_errors" : "completed";
+  }
+
+  // A finished parallel step is not walked again, but later steps may read its branches' outputs.
+  function restoreBranchStates(step: ParallelStep): void {
+    for (const branch of step.config.branches) {
+      for (const inner of branch.steps) {
+        const last = (attemptsByStep.get(inner.id) ?? []).at(-1);
+        if (last?.status === "completed") states[inner.id] = { status: "completed", output: last.output };
+        else if (last?.status === "failed" && last.continued && last.error) states[inner.id] = { status: "failed", error: last.error };
+      }
+    }
+  }
+
+  const end = await runSequence({ steps: definition.steps, positions: new Map(definition.steps.map((step, index) => [step.id, index])), path: "steps" });
+  if (end.kind === "outcome") return end.outcome;
 
   const outputs: Record<string, unknown> = {};
   for (const [stepId, state] of Object.entries(states)) if (state.status === "completed") outputs[stepId] = state.output;
   return { status: "completed", result: { outputs } };
-
-  function nextPosition(current: number, next: string | null | undefined): number {
-    if (next === undefined) return current + 1;
-    if (next === null) return definition.steps.length;
-    return positions.get(next) ?? definition.steps.length;
-  }
 }
 
 // Runs one attempt under a timeout. The race guarantees the timeout even for a runner that ignores
@@ -428,6 +540,7 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
 async function executeWithTimeout(
   runner: StepRunner,
   config: unknown,
+  suspended: SuspendedAttempt | undefined,
   base: Omit<StepContext, "signal">,
   timeoutMs: number,
   outer: AbortSignal,
@@ -437,7 +550,8 @@ async function executeWithTimeout(
   const signal = AbortSignal.any([outer, timer.signal]);
   const context: StepContext = { ...base, signal };
   try {
-    return await raceAbort(runner.execute(config, context), signal);
+    const work = suspended !== undefined && runner.resume !== undefined ? runner.resume(suspended, context) : runner.execute(config, context);
+    return await raceAbort(work, signal);
   } catch (error) {
     if (timer.signal.aborted && !outer.aborted) throw timer.signal.reason;
     throw error;
@@ -477,7 +591,9 @@ async function resolveSecrets(definition: FlowDefinition, ports: EnginePorts): P
   const aliases = definition.aliases ?? {};
   const used = new Set<string>();
   const roots = new Set<string>(TEMPLATE_ROOTS);
-  for (const step of definition.steps) {
+  for (const { step } of listSteps(definition.steps)) {
+    // A parallel step's config holds its branches' steps, which the list visits on their own.
+    if (step.type === "parallel") continue;
     const config = step.type === "condition" ? { ...step.config, rules: undefined } : step.config;
     forEachString(config, (text) => {
       if (!hasPlaceholder(text)) return;

@@ -5,6 +5,7 @@ import { dbUpdateRunner } from "./db-update.ts";
 import { functionCallRunner } from "./function-call.ts";
 import { httpRunner } from "./http.ts";
 import { logRunner } from "./log.ts";
+import { subFlowRunner } from "./sub-flow.ts";
 import { tabularRunner } from "./tabular.ts";
 import { transformRunner } from "./transform.ts";
 import type { StepRunner } from "./types.ts";
@@ -54,5 +55,6 @@ export function builtInRunners(options: BuiltInRunnerOptions = {}): StepRunner<u
     conditionRunner,
     transformRunner,
     logRunner,
+    subFlowRunner,
   ];
 }

@@ -43,7 +43,17 @@ export interface SuspendedResult {
   status: "suspended";
   resumeAt: Date;
   reason: string;
+  /** Recorded with the suspended attempt and handed to the runner's `resume` (what it is waiting for). */
+  output?: unknown;
   logs?: StepLog[];
+}
+
+/** A suspended attempt as a runner's `resume` sees it. */
+export interface SuspendedAttempt {
+  /** The `output` the runner returned when it suspended. */
+  output: unknown;
+  /** When the suspension ends by itself (the runner's deadline). */
+  resumeAt: Date | null;
 }
 
 /** The step chose where execution continues; `next: null` ends the execution. */
@@ -72,6 +82,11 @@ export interface StepRunner<C = unknown> {
   /** Checks a config; called on raw configs at publish time and on rendered configs before each attempt. */
   validateConfig(config: unknown): ConfigCheck<C>;
   execute(config: C, context: StepContext): Promise<StepResult>;
+  /**
+   * Continues a suspended attempt when its execution resumes, before `resumeAt` if something woke it (a sub-flow
+   * finished). Runners without it are waits: their attempt completes once `resumeAt` has passed.
+   */
+  resume?(suspended: SuspendedAttempt, context: StepContext): Promise<StepResult>;
   /**
    * The destination an attempt with this (rendered) config calls and that destination's limit, or null when it is
    * not limited. The executor takes a token before each attempt; runners never wait for one themselves.

@@ -1,6 +1,23 @@
 /** An in-memory {@link Store} with helpers for assertions. */
 import { isPlainObject } from "../json.ts";
-import type { AttemptFinish, AttemptRecord, AttemptStart, Causation, Checkpoint, RowUpdateResult, Store } from "../ports.ts";
+import { FlowError } from "../errors.ts";
+import type {
+  AttemptFinish,
+  AttemptRecord,
+  AttemptStart,
+  Causation,
+  Checkpoint,
+  RowUpdateResult,
+  Store,
+  SubFlowStart,
+  SubFlowState,
+} from "../ports.ts";
+
+/** A sub-flow execution as the in-memory store keeps it. */
+export interface StoredSubFlow extends SubFlowState {
+  start: SubFlowStart;
+  cancelRequested: boolean;
+}
 
 /** An attempt as the in-memory store keeps it: start and latest finish merged. */
 export interface StoredAttempt extends AttemptRecord {
@@ -29,8 +46,19 @@ export class InMemoryStore implements Store {
   /** Every updateRow call. */
   readonly updates: RecordedUpdate[] = [];
   private readonly tables = new Map<string, Record<string, unknown>[]>();
+  /** Every sub-flow execution started, in start order. */
+  readonly subFlows: StoredSubFlow[] = [];
+  /** Flow keys a sub_flow step may start; any other key is refused as unavailable. */
+  readonly subFlowKeys = new Set<string>();
   private readonly cancelled = new Set<string>();
   private nextId = 1;
+
+  /** Sets how a sub-flow execution stands, as the database would once it ran. */
+  settleSubFlow(executionId: string, state: Omit<SubFlowState, "executionId">): void {
+    const subFlow = this.subFlows.find((candidate) => candidate.executionId === executionId);
+    if (subFlow === undefined) throw new Error(`Unknown sub-flow execution ${executionId}`);
+    Object.assign(subFlow, structuredClone(state));
+  }
 
   /** Puts rows into a table (name as the step writes it, e.g. `public.tasks`). */
   seedRows(table: string, rows: Record<string, unknown>[]): void {
@@ -111,6 +139,36 @@ export class InMemoryStore implements Store {
 
   isCancelRequested(executionId: string): Promise<boolean> {
     return Promise.resolve(this.cancelled.has(executionId));
+  }
+
+  startSubFlow(start: SubFlowStart): Promise<SubFlowState> {
+    if (!this.subFlowKeys.has(start.flowKey)) {
+      return Promise.reject(new FlowError("SUB_FLOW_UNAVAILABLE", `sub_flow: flow "${start.flowKey}" not found`));
+    }
+    // As in the database: an earlier attempt's execution is reused unless it failed or was cancelled.
+    const earlier = this.subFlows.filter((s) => s.start.parentExecutionId === start.parentExecutionId && s.start.parentStepId === start.parentStepId).at(-1);
+    if (earlier !== undefined && (earlier.start.attempt >= start.attempt || !["failed", "cancelled"].includes(earlier.status))) {
+      return Promise.resolve(this.stateOf(earlier));
+    }
+    const subFlow: StoredSubFlow = { executionId: `sub-${this.nextId++}`, status: "pending", start: structuredClone(start), cancelRequested: false };
+    this.subFlows.push(subFlow);
+    return Promise.resolve(this.stateOf(subFlow));
+  }
+
+  getSubFlow(parentExecutionId: string, executionId: string): Promise<SubFlowState | null> {
+    const subFlow = this.subFlows.find((s) => s.executionId === executionId && s.start.parentExecutionId === parentExecutionId);
+    return Promise.resolve(subFlow === undefined ? null : this.stateOf(subFlow));
+  }
+
+  cancelSubFlow(parentExecutionId: string, executionId: string): Promise<void> {
+    const subFlow = this.subFlows.find((s) => s.executionId === executionId && s.start.parentExecutionId === parentExecutionId);
+    if (subFlow !== undefined) subFlow.cancelRequested = true;
+    return Promise.resolve();
+  }
+
+  private stateOf(subFlow: StoredSubFlow): SubFlowState {
+    const { start: _start, cancelRequested: _cancel, ...state } = subFlow;
+    return structuredClone(state);
   }
 
   updateRow(

@@ -14,8 +14,11 @@ import {
   FlowError,
   formatIssue,
   isReservedTable,
+  listSteps,
   type SecretsPort,
   type Store,
+  type SubFlowStart,
+  type SubFlowState,
   validateFlowDefinition,
 } from "../../../engine/src/index.ts";
 import type {
@@ -253,7 +256,7 @@ function leaseLost(executionId: string): FlowError {
 
 /** The executor's Store for one execution: its attempts, its cancellation flag, and row updates it causes. */
 function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?: () => boolean): Store {
-  const stepTypes = new Map((execution.definition?.steps ?? []).map((s) => [s.id, s.type]));
+  const stepTypes = new Map(listSteps(execution.definition?.steps ?? []).map(({ step }) => [step.id, step.type]));
   let fresh = execution.fresh;
   return {
     async loadCheckpoint(executionId) {
@@ -314,6 +317,34 @@ function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?:
       return row?.requested ?? false;
     },
 
+    async startSubFlow(start: SubFlowStart) {
+      try {
+        const [row] = await sql`
+          select execution_id, status, result, error_code, error_message
+            from flows.start_sub_flow(${start.parentExecutionId}, ${execution.leaseOwner}, ${start.parentStepId}, ${start.attempt},
+                                      ${start.flowKey}, ${json(sql, start.input ?? {})})`;
+        return subFlowState(row!);
+      } catch (error) {
+        const code = (error as { code?: string }).code;
+        if (code === "FL005") throw leaseLost(start.parentExecutionId);
+        if (code === "FL002" || code === "FL007") {
+          throw new FlowError("SUB_FLOW_UNAVAILABLE", (error as Error).message, { details: { flow: start.flowKey } });
+        }
+        throw error;
+      }
+    },
+
+    async getSubFlow(parentExecutionId: string, executionId: string) {
+      const [row] = await sql`
+        select execution_id, status, result, error_code, error_message from flows.executions
+         where execution_id = ${executionId} and parent_execution_id = ${parentExecutionId}`;
+      return row ? subFlowState(row) : null;
+    },
+
+    async cancelSubFlow(parentExecutionId: string, executionId: string) {
+      await sql`select flows.cancel_sub_flow(${parentExecutionId}, ${executionId})`;
+    },
+
     async updateRow(table: string, keyColumn: string, key: string | number, values: Record<string, unknown>, causation: Causation) {
       if (isReservedTable(table)) {
         // Validation refuses these; this guards definitions that reached the engine another way.
@@ -343,6 +374,15 @@ function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?:
         return { updatedCount: result.count };
       });
     },
+  };
+}
+
+function subFlowState(row: postgres.Row): SubFlowState {
+  return {
+    executionId: row.execution_id,
+    status: row.status,
+    ...(row.result === null ? {} : { result: row.result }),
+    error: row.error_code === null ? null : { code: row.error_code, message: row.error_message ?? "" },
   };
 }
 

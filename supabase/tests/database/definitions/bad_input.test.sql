@@ -19,7 +19,7 @@ select set_config('test.flow', :'flow', true) is not null as ok \gset
 
 -- Unknown step type.
 select throws_ok($$select pg_temp.publish('{"trigger": {"type": "manual"}, "steps": [{"id": "go", "type": "teleport"}]}')$$,
-  'FL003', 'steps[0].type: Unknown step type "teleport": expected one of tabular, http, wait, db_update, function_call, condition, transform, log',
+  'FL003', 'steps[0].type: Unknown step type "teleport": expected one of tabular, http, wait, db_update, function_call, condition, transform, log, sub_flow, parallel',
   'an unknown step type is refused, naming steps[0].type');
 -- Duplicate step ids.
 select throws_ok($$select pg_temp.publish('{"trigger": {"type": "manual"}, "steps": [{"id": "notify", "type": "log"}, {"id": "fetch", "type": "http"}, {"id": "notify", "type": "log"}]}')$$,
@@ -59,7 +59,7 @@ select throws_ok($$select pg_temp.publish('{"trigger": {"type": "schedule"}, "st
 select throws_ok(format($$select pg_temp.publish(%L)$$, tests.definition(array(select 's' || n from generate_series(1, 101) as n))),
   'FL003', 'steps: Too many steps: 101; the limit is 100', 'more than 100 steps are refused');
 select throws_ok($$select pg_temp.publish('{"trigger": {"type": "manual"}, "steps": [{"id": "go", "type": "nope"}, {"id": "go", "type": "log"}]}')$$,
-  'FL003', 'steps[0].type: Unknown step type "nope": expected one of tabular, http, wait, db_update, function_call, condition, transform, log (and 1 more; see the error detail)',
+  'FL003', 'steps[0].type: Unknown step type "nope": expected one of tabular, http, wait, db_update, function_call, condition, transform, log, sub_flow, parallel (and 1 more; see the error detail)',
   'several problems: the first is named and the rest counted');
 
 -- A 1 MB definition.
