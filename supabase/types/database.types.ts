@@ -61,14 +61,14 @@ isOneToOne: false
                   ]
                 },"executions": {
                   Row: {
-                    "attempt_count": number,"cancel_requested_at": string | null,"cancel_requested_by": string | null,"context": NonNullable<Json>,"created_at": string,"current_step_id": string | null,"error_code": string | null,"error_message": string | null,"event_id": number | null,"executed_by": string | null,"execution_id": string,"finished_at": string | null,"flow_id": string,"input": NonNullable<Json>,"lease_expires_at": string | null,"lease_owner": string | null,"rerun_of_execution_id": string | null,"result": Json | null,"resume_at": string | null,"source_event_id": number | null,"started_at": string | null,"status": string,"step_count": number,"subject": string | null,"tenant_id": string,"trigger_type": string,"updated_at": string,"version_id": string
+                    "attempt_count": number,"call_depth": number,"cancel_requested_at": string | null,"cancel_requested_by": string | null,"context": NonNullable<Json>,"created_at": string,"current_step_id": string | null,"error_code": string | null,"error_message": string | null,"event_id": number | null,"executed_by": string | null,"execution_id": string,"finished_at": string | null,"flow_id": string,"input": NonNullable<Json>,"lease_expires_at": string | null,"lease_owner": string | null,"parent_attempt": number | null,"parent_execution_id": string | null,"parent_step_id": string | null,"rerun_of_execution_id": string | null,"result": Json | null,"resume_at": string | null,"source_event_id": number | null,"started_at": string | null,"status": string,"step_count": number,"subject": string | null,"tenant_id": string,"trigger_type": string,"updated_at": string,"version_id": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "attempt_count"?: number,"cancel_requested_at"?: string | null,"cancel_requested_by"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"current_step_id"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"event_id"?: number | null,"executed_by"?: string | null,"execution_id"?: string,"finished_at"?: string | null,"flow_id": string,"input"?: NonNullable<Json>,"lease_expires_at"?: string | null,"lease_owner"?: string | null,"rerun_of_execution_id"?: string | null,"result"?: Json | null,"resume_at"?: string | null,"source_event_id"?: number | null,"started_at"?: string | null,"status"?: string,"step_count"?: number,"subject"?: string | null,"tenant_id": string,"trigger_type": string,"updated_at"?: string,"version_id": string
+                    "attempt_count"?: number,"call_depth"?: number,"cancel_requested_at"?: string | null,"cancel_requested_by"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"current_step_id"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"event_id"?: number | null,"executed_by"?: string | null,"execution_id"?: string,"finished_at"?: string | null,"flow_id": string,"input"?: NonNullable<Json>,"lease_expires_at"?: string | null,"lease_owner"?: string | null,"parent_attempt"?: number | null,"parent_execution_id"?: string | null,"parent_step_id"?: string | null,"rerun_of_execution_id"?: string | null,"result"?: Json | null,"resume_at"?: string | null,"source_event_id"?: number | null,"started_at"?: string | null,"status"?: string,"step_count"?: number,"subject"?: string | null,"tenant_id": string,"trigger_type": string,"updated_at"?: string,"version_id": string
                   }
                   Update: {
-                    "attempt_count"?: number,"cancel_requested_at"?: string | null,"cancel_requested_by"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"current_step_id"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"event_id"?: number | null,"executed_by"?: string | null,"execution_id"?: string,"finished_at"?: string | null,"flow_id"?: string,"input"?: NonNullable<Json>,"lease_expires_at"?: string | null,"lease_owner"?: string | null,"rerun_of_execution_id"?: string | null,"result"?: Json | null,"resume_at"?: string | null,"source_event_id"?: number | null,"started_at"?: string | null,"status"?: string,"step_count"?: number,"subject"?: string | null,"tenant_id"?: string,"trigger_type"?: string,"updated_at"?: string,"version_id"?: string
+                    "attempt_count"?: number,"call_depth"?: number,"cancel_requested_at"?: string | null,"cancel_requested_by"?: string | null,"context"?: NonNullable<Json>,"created_at"?: string,"current_step_id"?: string | null,"error_code"?: string | null,"error_message"?: string | null,"event_id"?: number | null,"executed_by"?: string | null,"execution_id"?: string,"finished_at"?: string | null,"flow_id"?: string,"input"?: NonNullable<Json>,"lease_expires_at"?: string | null,"lease_owner"?: string | null,"parent_attempt"?: number | null,"parent_execution_id"?: string | null,"parent_step_id"?: string | null,"rerun_of_execution_id"?: string | null,"result"?: Json | null,"resume_at"?: string | null,"source_event_id"?: number | null,"started_at"?: string | null,"status"?: string,"step_count"?: number,"subject"?: string | null,"tenant_id"?: string,"trigger_type"?: string,"updated_at"?: string,"version_id"?: string
                   }
                   Relationships: [
                     {
@@ -83,6 +83,12 @@ isOneToOne: false
 isOneToOne: false
       referencedRelation: "flows"
       referencedColumns: ["flow_id","tenant_id"]
+    },{
+      foreignKeyName: "executions_parent_execution_id_fkey"
+      columns: ["parent_execution_id"]
+isOneToOne: false
+      referencedRelation: "executions"
+      referencedColumns: ["execution_id"]
     },{
       foreignKeyName: "executions_rerun_of_execution_id_fkey"
       columns: ["rerun_of_execution_id"]
@@ -259,8 +265,14 @@ isOneToOne: false
 "assert_valid_definition":
 { Args: { "definition": Json }; Returns: undefined
                            },
+"branch_problems":
+{ Args: { "step": Json,"step_path": string }; Returns: Json
+                           },
 "can_see_tenant":
 { Args: { "tenant_id": string }; Returns: boolean
+                           },
+"cancel_sub_flow":
+{ Args: { "p_execution": string,"p_parent": string }; Returns: undefined
                            },
 "check_draft_definition":
 { Args: { "definition": Json }; Returns: undefined
@@ -268,6 +280,7 @@ isOneToOne: false
 "claim_executions":
 { Args: { "p_lease_ms": number,"p_limit": number,"p_owner": string }; Returns: {
               "attempt_count": number,
+"call_depth": number,
 "cancel_requested_at": string | null,
 "cancel_requested_by": string | null,
 "context": NonNullable<Json>,
@@ -283,6 +296,9 @@ isOneToOne: false
 "input": NonNullable<Json>,
 "lease_expires_at": string | null,
 "lease_owner": string | null,
+"parent_attempt": number | null,
+"parent_execution_id": string | null,
+"parent_step_id": string | null,
 "rerun_of_execution_id": string | null,
 "result": Json | null,
 "resume_at": string | null,
@@ -486,6 +502,7 @@ isOneToOne: false
 "request_cancel":
 { Args: { "execution_id": string }; Returns: {
               "attempt_count": number,
+"call_depth": number,
 "cancel_requested_at": string | null,
 "cancel_requested_by": string | null,
 "context": NonNullable<Json>,
@@ -501,6 +518,9 @@ isOneToOne: false
 "input": NonNullable<Json>,
 "lease_expires_at": string | null,
 "lease_owner": string | null,
+"parent_attempt": number | null,
+"parent_execution_id": string | null,
+"parent_step_id": string | null,
 "rerun_of_execution_id": string | null,
 "result": Json | null,
 "resume_at": string | null,
@@ -626,11 +646,55 @@ isOneToOne: false
 "start_run":
 { Args: { "flow_key": string,"input"?: Json }; Returns: string
                            },
+"start_sub_flow":
+{ Args: { "p_attempt": number,"p_flow_key": string,"p_input"?: Json,"p_owner": string,"p_parent": string,"p_step_id": string }; Returns: {
+              "attempt_count": number,
+"call_depth": number,
+"cancel_requested_at": string | null,
+"cancel_requested_by": string | null,
+"context": NonNullable<Json>,
+"created_at": string,
+"current_step_id": string | null,
+"error_code": string | null,
+"error_message": string | null,
+"event_id": number | null,
+"executed_by": string | null,
+"execution_id": string,
+"finished_at": string | null,
+"flow_id": string,
+"input": NonNullable<Json>,
+"lease_expires_at": string | null,
+"lease_owner": string | null,
+"parent_attempt": number | null,
+"parent_execution_id": string | null,
+"parent_step_id": string | null,
+"rerun_of_execution_id": string | null,
+"result": Json | null,
+"resume_at": string | null,
+"source_event_id": number | null,
+"started_at": string | null,
+"status": string,
+"step_count": number,
+"subject": string | null,
+"tenant_id": string,
+"trigger_type": string,
+"updated_at": string,
+"version_id": string
+            }[]
+                          SetofOptions: {
+        from: "*"
+        to: "executions"
+        isOneToOne: false
+        isSetofReturn: true
+      } },
 "take_rate_token":
 { Args: { "p_capacity": number,"p_destination": string,"p_rate_per_second": number }; Returns: number
                            },
 "tick":
 { Args: Record<PropertyKey, never>; Returns: boolean
+                           },
+"trigger_problems":
+{ Args: { "trigger_value": Json }; Returns: Json
                            },
 "update_draft":
 { Args: { "change_notes"?: string,"definition": Json,"version_id": string }; Returns: {

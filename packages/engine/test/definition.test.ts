@@ -225,6 +225,9 @@ describe("JSON Schema export", () => {
     const schema = JSON.parse(flowDefinitionSchemaText());
     const steps = schema.properties.steps;
     expect(steps.maxItems).toBe(100);
-    expect(steps.items.oneOf.map((variant: { properties: { type: { const: string } } }) => variant.properties.type.const)).toEqual([...STEP_TYPES]);
+    // Step shapes shared with parallel branches are written once under $defs and referenced.
+    const resolve = (node: { $ref?: string }) => (node.$ref === undefined ? node : schema.$defs[node.$ref.replace("#/$defs/", "")]);
+    const types = steps.items.oneOf.map((variant: { $ref?: string }) => (resolve(variant) as { properties: { type: { const: string } } }).properties.type.const);
+    expect(types).toEqual([...STEP_TYPES]);
   });
 });

@@ -7,7 +7,7 @@ import { FlowDefinitionSchema } from "./schema.ts";
  * authority.
  */
 export function buildFlowDefinitionJsonSchema(): Record<string, unknown> {
-  const schema = z.toJSONSchema(FlowDefinitionSchema, { target: "draft-2020-12", reused: "ref" }) as Record<string, unknown>;
+  const schema = z.toJSONSchema(FlowDefinitionSchema, { target: "draft-2020-12" }) as Record<string, unknown>;
   return {
     $schema: schema.$schema,
     $id: "https://flows.dev/schema/flow-definition.schema.json",

@@ -119,25 +119,28 @@ const stepFields = {
   continue_on_error: z.boolean().optional(),
 };
 
+// Each shape carries an id so the JSON Schema writes it once under $defs (branches reuse them).
 const leafSteps = [
-  z.strictObject({ ...stepFields, type: z.literal("tabular"), config: TabularConfigSchema }),
-  z.strictObject({ ...stepFields, type: z.literal("http"), config: HttpConfigSchema }),
-  z.strictObject({ ...stepFields, type: z.literal("wait"), config: WaitConfigSchema }),
-  z.strictObject({ ...stepFields, type: z.literal("db_update"), config: DbUpdateConfigSchema }),
-  z.strictObject({ ...stepFields, type: z.literal("function_call"), config: FunctionCallConfigSchema }),
-  z.strictObject({ ...stepFields, type: z.literal("condition"), config: ConditionConfigSchema }),
-  z.strictObject({ ...stepFields, type: z.literal("transform"), config: TransformConfigSchema }),
-  z.strictObject({ ...stepFields, type: z.literal("log"), config: LogConfigSchema }),
-  z.strictObject({ ...stepFields, type: z.literal("sub_flow"), config: SubFlowConfigSchema }),
+  z.strictObject({ ...stepFields, type: z.literal("tabular"), config: TabularConfigSchema }).meta({ id: "tabular_step" }),
+  z.strictObject({ ...stepFields, type: z.literal("http"), config: HttpConfigSchema }).meta({ id: "http_step" }),
+  z.strictObject({ ...stepFields, type: z.literal("wait"), config: WaitConfigSchema }).meta({ id: "wait_step" }),
+  z.strictObject({ ...stepFields, type: z.literal("db_update"), config: DbUpdateConfigSchema }).meta({ id: "db_update_step" }),
+  z.strictObject({ ...stepFields, type: z.literal("function_call"), config: FunctionCallConfigSchema }).meta({ id: "function_call_step" }),
+  z.strictObject({ ...stepFields, type: z.literal("condition"), config: ConditionConfigSchema }).meta({ id: "condition_step" }),
+  z.strictObject({ ...stepFields, type: z.literal("transform"), config: TransformConfigSchema }).meta({ id: "transform_step" }),
+  z.strictObject({ ...stepFields, type: z.literal("log"), config: LogConfigSchema }).meta({ id: "log_step" }),
+  z.strictObject({ ...stepFields, type: z.literal("sub_flow"), config: SubFlowConfigSchema }).meta({ id: "sub_flow_step" }),
 ] as const;
 
 /** A step inside a parallel branch: any type but `parallel` (branches do not nest). */
 export const BranchStepSchema = z.discriminatedUnion("type", [...leafSteps]);
 
+const BranchIdSchema = z.string().regex(STEP_ID_PATTERN, "Invalid branch id: use a-z, 0-9, _ and -, starting with a letter, at most 63 characters");
+
 /** `parallel` step: run each branch's steps in order, the branches at the same time, and continue when all end. */
 export const ParallelConfigSchema = z.strictObject({
   branches: z
-    .array(z.strictObject({ id: StepIdSchema, name: z.string().max(200).optional(), steps: z.array(BranchStepSchema).min(1).max(MAX_STEPS) }))
+    .array(z.strictObject({ id: BranchIdSchema, name: z.string().max(200).optional(), steps: z.array(BranchStepSchema).min(1).max(MAX_STEPS) }))
     .min(1)
     .max(MAX_BRANCHES),
 });
