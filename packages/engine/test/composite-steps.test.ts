@@ -239,6 +239,20 @@ describe("parallel: running branches", () => {
     expect(counted.calls.map((c) => c.message)).toEqual(["x", "y", "xy"]);
   });
 
+  it("lets a condition end its own branch, not the execution", async () => {
+    const ports = createTestPorts();
+    const def = definition({
+      trigger: manual,
+      steps: [
+        twoBranches([{ id: "check", type: "condition", config: { rules: { field: "missing", op: "is_null" }, then: null } }, log("skipped")], [log("b1")]),
+        log("end"),
+      ],
+    });
+    const outcome = await run(def, ports);
+    expect(outcome).toMatchObject({ status: "completed", result: { outputs: { check: { matched: true }, b1: { message: "hello" }, end: { message: "hello" } } } });
+    expect(statuses(ports).some((s) => s.startsWith("skipped"))).toBe(false);
+  });
+
   it("stops every branch when the execution is cancelled", async () => {
     const ports = createTestPorts();
     const controller = new AbortController();
