@@ -373,7 +373,6 @@ declare
   v_flows_table regclass;
   v_runs_table regclass;
   v_missing text;
-  v_name_column text;
   v_flows jsonb;
   v_runs jsonb := '[]'::jsonb;
   v_flow jsonb;
@@ -467,8 +466,8 @@ begin
   begin
     for v_flow in select f.value from pg_catalog.jsonb_array_elements(v_flows) with ordinality as f order by f.ordinality loop
       v_id := v_flow ->> 'id';
-      v_name_column := case when v_flow ? 'nome' then 'nome' else 'name' end;
-      v_name := pg_catalog.left(coalesce(nullif(pg_catalog.btrim(v_flow ->> v_name_column), ''), 'v1 flow ' || v_id), 200);
+      v_name := pg_catalog.left(coalesce(nullif(pg_catalog.btrim(coalesce(v_flow ->> 'nome', v_flow ->> 'name')), ''),
+                                         'v1 flow ' || v_id), 200);
       v_description := nullif(pg_catalog.btrim(coalesce(v_flow ->> 'descricao', v_flow ->> 'description')), '');
       v_notes := pg_catalog.format('Imported from v1 (%s.flows, id %s)', p_schema, v_id);
       -- Runs in the order they started; one without started_at after the others.
