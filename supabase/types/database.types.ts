@@ -744,8 +744,20 @@ isOneToOne: false
 "v1_convert":
 { Args: { "v1_actions": Json,"v1_flow": Json,"v1_rules": Json }; Returns: Json
                            },
+"v1_convert_steps":
+{ Args: { "v1_flow": Json }; Returns: Json
+                           },
+"v1_import_rules":
+{ Args: { "p_dry_run"?: boolean,"p_schema"?: string,"p_tenant_id"?: string }; Returns: Json
+                           },
+"v1_import_steps":
+{ Args: { "p_dry_run"?: boolean,"p_schema"?: string,"p_tenant_id"?: string }; Returns: Json
+                           },
 "v1_slug":
 { Args: { "fallback": string,"name": string }; Returns: string
+                           },
+"v1_unique_key":
+{ Args: { "base_key": string,"taken": (string)[],"tenant_id": string }; Returns: string
                            },
 "validate_definition":
 { Args: { "definition": Json }; Returns: Json
