@@ -311,12 +311,13 @@ comment on column flows.executions.parent_execution_id is
   'For sub_flow executions: the execution whose sub_flow step started this one (null once that one is deleted).';
 comment on column flows.executions.parent_step_id is 'For sub_flow executions: the parent''s step that started it.';
 comment on column flows.executions.parent_attempt is
-  'For sub_flow executions: the parent step''s attempt that started it (a retry after a failure starts another).';
+  'For sub_flow executions: the parent step''s attempt that started it.';
 comment on column flows.executions.call_depth is
   'How many sub_flow steps led here (0 for executions started otherwise); limited by engine_state.max_causation_depth.';
 
--- One execution per parent step attempt; also finds a parent's sub-flows for waking and cancelling.
-create unique index executions_parent_step_idx on flows.executions (parent_execution_id, parent_step_id, parent_attempt)
+-- One execution per parent step: an interrupted attempt finds it again instead of starting a second one. Also finds a
+-- parent's sub-flows for waking and cancelling.
+create unique index executions_parent_step_idx on flows.executions (parent_execution_id, parent_step_id)
   where parent_execution_id is not null;
 
 create function flows.start_sub_flow(p_parent uuid, p_owner text, p_step_id text, p_attempt integer, p_flow_key text,
@@ -343,11 +344,11 @@ begin
       message = pg_catalog.format('execution %s is not running under lease %s', p_parent, p_owner);
   end if;
 
-  -- The same step again (an interrupted attempt, a second call) finds what it started, unless that failed.
+  -- The same step again (an interrupted attempt, a retry after a store error) finds what it started, however that
+  -- ended: a failed or cancelled sub-flow is reported as such, never quietly run again.
   select c.* into existing from flows.executions as c
-   where c.parent_execution_id = p_parent and c.parent_step_id = p_step_id
-   order by c.parent_attempt desc limit 1;
-  if found and (existing.parent_attempt >= p_attempt or existing.status not in ('failed', 'cancelled')) then
+   where c.parent_execution_id = p_parent and c.parent_step_id = p_step_id;
+  if found then
     return next existing;
     return;
   end if;
@@ -400,16 +401,17 @@ revoke execute on function flows.start_sub_flow(uuid, text, text, integer, text,
 grant execute on function flows.start_sub_flow(uuid, text, text, integer, text, jsonb) to service_role;
 comment on function flows.start_sub_flow(uuid, text, text, integer, text, jsonb) is
   'The engine''s sub_flow step: starts a pending execution of the published version of the flow with this key in the '
-  'parent''s tenant, or returns the one this step already started (unless that failed and this is a later attempt). '
+  'parent''s tenant, or returns the one this step already started, however it ended. '
   'Errors: FL005 parent not running under p_owner''s lease; FL002 unknown flow or no published version; FL007 '
   'inactive, not a manual or webhook flow, input not matching its parameters, or too many nested sub-flows.';
 
-create function flows.cancel_sub_flow(p_parent uuid, p_execution uuid) returns void
+create function flows.cancel_sub_flow(p_parent uuid, p_owner text, p_execution uuid) returns void
 language sql
 volatile
 set search_path = ''
 as $$
-  -- Pending and waiting executions stop at once; a running one when the engine next checks.
+  -- Pending and waiting executions stop at once; a running one when the engine next checks. Fenced by the parent's
+  -- lease: an invocation that lost the parent cancels nothing.
   update flows.executions as e
      set cancel_requested_at = coalesce(e.cancel_requested_at, pg_catalog.now()),
          status = case when e.status in ('pending', 'waiting') then 'cancelled' else e.status end,
@@ -417,22 +419,26 @@ as $$
          error_message = case when e.status in ('pending', 'waiting') then 'Cancelled: the parent execution stopped waiting'
                               else e.error_message end
    where e.execution_id = p_execution and e.parent_execution_id = p_parent
-     and e.status not in ('completed', 'failed', 'cancelled');
+     and e.status not in ('completed', 'failed', 'cancelled')
+     and exists (select 1 from flows.executions as p
+                  where p.execution_id = p_parent and p.lease_owner = p_owner and p.status = 'running');
 $$;
 
-revoke execute on function flows.cancel_sub_flow(uuid, uuid) from public, anon, authenticated;
-grant execute on function flows.cancel_sub_flow(uuid, uuid) to service_role;
-comment on function flows.cancel_sub_flow(uuid, uuid) is
-  'The engine''s sub_flow step gave up waiting (timeout_seconds): asks that sub-flow execution to stop.';
+revoke execute on function flows.cancel_sub_flow(uuid, text, uuid) from public, anon, authenticated;
+grant execute on function flows.cancel_sub_flow(uuid, text, uuid) to service_role;
+comment on function flows.cancel_sub_flow(uuid, text, uuid) is
+  'The engine''s sub_flow step gave up waiting (timeout_seconds), or its parallel branch was stopped: asks that '
+  'sub-flow execution to stop, if p_owner still holds the parent''s lease.';
 
 -- A finished sub-flow makes its waiting parent due now, instead of at the sub_flow step's deadline.
 create function flows.wake_parent_execution() returns trigger
 language plpgsql
-security definer
 set search_path = ''
--- definer: a sub-flow may finish by a member's request_cancel, who cannot write the parent.
 as $$
 begin
+  -- Waits for a parent whose own update is in flight: without the lock, a parent recording its wait at this moment
+  -- would be read as still running here, and its BEFORE trigger cannot see this uncommitted end either.
+  perform 1 from flows.executions as p where p.execution_id = new.parent_execution_id for update;
   update flows.executions as p
      set resume_at = pg_catalog.now(), updated_at = pg_catalog.now()
    where p.execution_id = new.parent_execution_id and p.status = 'waiting' and p.resume_at > pg_catalog.now();
@@ -461,7 +467,9 @@ begin
     select 1 from flows.executions as c
       join flows.execution_steps as s
         on s.execution_id = c.parent_execution_id and s.step_id = c.parent_step_id and s.status = 'suspended'
-     where c.parent_execution_id = new.execution_id and c.status in ('completed', 'failed', 'cancelled')) then
+     where c.parent_execution_id = new.execution_id and c.status in ('completed', 'failed', 'cancelled')
+       -- Only the sub-flow this suspended attempt waits for: other finished sub-flows must not make waits due.
+       and s.output ->> 'execution_id' = c.execution_id::text) then
     new.resume_at := pg_catalog.now();
   end if;
   return new;
@@ -477,9 +485,7 @@ create trigger executions_resume_if_sub_flow_finished
 -- Cancelling an execution cancels the sub-flows it started (and theirs, as this trigger fires for them in turn).
 create function flows.cancel_sub_flows() returns trigger
 language plpgsql
-security definer
 set search_path = ''
--- definer: request_cancel may come from a member, who cannot write executions.
 as $$
 begin
   update flows.executions as c
@@ -581,11 +587,13 @@ begin
           original.execution_id, auth.uid())
   returning flows.executions.execution_id into new_id;
 
-  -- Steps before the start (and the steps inside those that are parallel) are not run again: their last completed
-  -- attempt is recorded as reused.
+  -- Steps before the start (and the steps inside those that are parallel) are not run again: their last attempt is
+  -- recorded as reused if it completed, or failed with continue_on_error (later steps may read its status and error).
   insert into flows.execution_steps (execution_id, tenant_id, step_id, step_type, status, attempt, input, output, branch,
-                                     logs, started_at, finished_at, duration_ms, reused_from_attempt_id)
-  select new_id, a.tenant_id, a.step_id, a.step_type, 'completed', 1, a.input, a.output, a.branch, a.logs,
+                                     error, error_code, error_message, continued, logs, started_at, finished_at,
+                                     duration_ms, reused_from_attempt_id)
+  select new_id, a.tenant_id, a.step_id, a.step_type, a.status, 1, a.input, a.output, a.branch,
+         a.error, a.error_code, a.error_message, a.continued, a.logs,
          pg_catalog.now(), pg_catalog.now(), 0, a.step_attempt_id
     from (
       select t.s ->> 'id' as step_id
@@ -599,7 +607,8 @@ begin
        where t.n < start_index and t.s ->> 'type' = 'parallel') as earlier
     cross join lateral (
       select s.* from flows.execution_steps as s
-       where s.execution_id = original.execution_id and s.step_id = earlier.step_id and s.status = 'completed'
+       where s.execution_id = original.execution_id and s.step_id = earlier.step_id
+         and (s.status = 'completed' or (s.status = 'failed' and s.continued))
        order by s.attempt desc limit 1) as a;
 
   perform flows.request_drain(true);

@@ -77,7 +77,7 @@ export interface Checkpoint {
 export interface SubFlowStart {
   parentExecutionId: string;
   parentStepId: string;
-  /** The parent step's attempt: a retry after a failed sub-flow starts a new one; an interrupted attempt does not. */
+  /** The parent step's attempt that starts it (recorded; any later attempt of the step finds the same execution). */
   attempt: number;
   /** The key of a flow in the parent's tenant. */
   flowKey: string;
@@ -130,8 +130,8 @@ export interface Store {
     causation: Causation,
   ): Promise<RowUpdateResult>;
   /**
-   * Starts (or finds again) the sub-flow execution of a parent's step: the same parent, step and attempt never start
-   * two, and a later attempt reuses an earlier attempt's execution unless that one failed or was cancelled. Throws a
+   * Starts (or finds again) the sub-flow execution of a parent's step: a parent's step starts at most one, and every
+   * later attempt of that step (after an interruption, say) gets that one back, however it ended. Throws a
    * FlowError SUB_FLOW_UNAVAILABLE when the flow cannot be started (unknown key, no published version, inactive,
    * no input trigger, invalid input, depth limit). Needed only by flows with sub_flow steps.
    */

@@ -9,6 +9,7 @@ import {
   createRegistry,
   type ExecutionOutcome,
   type FlowDefinition,
+  FlowError,
   formatIssue,
   runExecution,
   type StepContext,
@@ -157,11 +158,13 @@ describe("parallel: running branches", () => {
 
   it("fails with BRANCH_FAILED when a branch fails; the other branch stops before its next step", async () => {
     const ports = createTestPorts();
-    const runner = probe((_call, config) => {
-      if (config.message === "boom") throw Object.assign(new Error("target said no"), {});
+    const runner = probe(async (_call, config) => {
+      if (config.message === "boom") throw new Error("target said no");
+      // b1 is still in flight when the other branch fails.
+      if (config.message === "slow") await new Promise((resolve) => setTimeout(resolve, 30));
       return { status: "completed", output: config.message };
     });
-    const def = definition({ trigger: manual, steps: [twoBranches([log("a1", "boom")], [log("b1"), log("b2")]), log("after")] });
+    const def = definition({ trigger: manual, steps: [twoBranches([log("a1", "boom")], [log("b1", "slow"), log("b2")]), log("after")] });
     const outcome = await run(def, ports, [runner.runner]);
     expect(outcome).toMatchObject({
       status: "failed",
@@ -172,7 +175,8 @@ describe("parallel: running branches", () => {
     const recorded = statuses(ports);
     expect(recorded).toContain("a1#1:failed");
     expect(recorded).toContain("fan_out#1:failed");
-    expect(recorded).not.toContain("b2#1:completed");
+    expect(recorded).toContain("b1#1:completed");
+    expect(recorded.some((s) => s.startsWith("b2"))).toBe(false);
     expect(recorded.some((s) => s.startsWith("after"))).toBe(false);
   });
 
@@ -239,6 +243,64 @@ describe("parallel: running branches", () => {
     expect(counted.calls.map((c) => c.message)).toEqual(["x", "y", "xy"]);
   });
 
+  it("closes a sibling branch's wait when a branch fails, and asks its sub-flow to stop", async () => {
+    const ports = createTestPorts();
+    ports.store.subFlowKeys.add("enrich");
+    const runner = probe((_call, config) => {
+      if (config.message === "boom") throw new Error("no");
+      return { status: "completed", output: config.message };
+    });
+    const def = definition({
+      trigger: manual,
+      steps: [
+        twoBranches([log("a1"), log("a2", "boom")], [{ id: "call", type: "sub_flow", config: { flow: "enrich" } }], { continue_on_error: true }),
+        log("after"),
+      ],
+    });
+    const outcome = await run(def, ports, [runner.runner]);
+    expect(outcome).toMatchObject({ status: "completed" });
+    const call = ports.store.attemptsOf("exec-1", "call");
+    expect(call.map((a) => a.status)).toEqual(["failed"]);
+    expect(call[0]!.error).toMatchObject({ code: "BRANCH_FAILED", message: 'Stopped: branch "left" of step "fan_out" failed' });
+    expect(ports.store.subFlows[0]!.cancelRequested).toBe(true);
+  });
+
+  it("stops a sibling's retries once a branch has failed", async () => {
+    const ports = createTestPorts();
+    let flakyCalls = 0;
+    const runner = probe(async (_call, config) => {
+      if (config.message === "boom") throw new FlowError("HTTP_CLIENT_ERROR", "no");
+      flakyCalls++;
+      // The first attempt is in flight when the other branch fails; without the stop it would be retried 4 times.
+      await new Promise((resolve) => setTimeout(resolve, 30));
+      throw new FlowError("HTTP_SERVER_ERROR", "try again");
+    });
+    const def = definition({
+      trigger: manual,
+      steps: [twoBranches([log("a1", "boom")], [{ ...log("b1"), retry: { max_attempts: 5, delay: 10 } }])],
+    });
+    const outcome = await run(def, ports, [runner.runner]);
+    expect(outcome).toMatchObject({ status: "failed", error: { code: "BRANCH_FAILED" } });
+    expect(flakyCalls).toBe(1);
+  });
+
+  it("lets the other branches stop before it throws when the store fails in one branch", async () => {
+    const ports = createTestPorts();
+    const started: string[] = [];
+    const runner = probe(async (_call, config) => {
+      started.push(String(config.message));
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      return { status: "completed", output: null };
+    });
+    const startAttempt = ports.store.startAttempt.bind(ports.store);
+    ports.store.startAttempt = (start) => (start.stepId === "a2" ? Promise.reject(new Error("lease lost")) : startAttempt(start));
+    const def = definition({ trigger: manual, steps: [twoBranches([log("a1", "a1"), log("a2", "a2")], [log("b1", "b1"), log("b2", "b2"), log("b3", "b3")])] });
+    await expect(run(def, ports, [runner.runner])).rejects.toThrow("lease lost");
+    expect(started).not.toContain("b3");
+    // Only the parallel step's own attempt is left open; the next invocation re-enters it.
+    expect(ports.store.attemptsOf("exec-1").filter((a) => a.status === "running").map((a) => a.stepId)).toEqual(["fan_out"]);
+  });
+
   it("lets a condition end its own branch, not the execution", async () => {
     const ports = createTestPorts();
     const def = definition({
@@ -267,6 +329,16 @@ describe("parallel: running branches", () => {
     const outcome = await run(def, ports, [runner.runner], "exec-1", controller.signal);
     expect(outcome.status).toBe("cancelled");
     expect(statuses(ports).some((s) => s.startsWith("end"))).toBe(false);
+  });
+});
+
+describe("parallel: checking configs with a deployment's runners", () => {
+  it("checks the steps inside branches and skips the parallel step itself", () => {
+    const registry = createRegistry(builtInRunners({ wait: { maxSeconds: 10 } }));
+    const value = { trigger: manual, steps: [twoBranches([log("a1")], [{ id: "pause", type: "wait", config: { seconds: 60 } }])] };
+    const result = validateFlowDefinition(value, { registry });
+    expect(result.success ? [] : result.errors.map(formatIssue)).toEqual(["steps[0].config.branches[1].steps[0].config.seconds: Must be at most 10 seconds"]);
+    expect(validateFlowDefinition({ trigger: manual, steps: [twoBranches([log("a1")], [log("b1")])] }, { registry }).success).toBe(true);
   });
 });
 

@@ -10,6 +10,7 @@ import {
   FlowDefinitionSchema,
   type FlowStep,
   FlowStepSchema,
+  listSteps,
   MAX_DEFINITION_BYTES,
   MAX_DEFINITION_DEPTH,
 } from "./schema.ts";
@@ -141,15 +142,18 @@ export function validateFlowDefinition(value: unknown, options: ValidateDefiniti
   const result = validateWith(FlowDefinitionSchema, value);
   if (!result.success || options.registry === undefined) return result;
   const errors: ValidationIssue[] = [];
-  result.data.steps.forEach((step, index) => {
-    const runner = options.registry!.get(step.type);
+  for (const { step, place } of listSteps(result.data.steps)) {
+    // A parallel step is run by the executor itself; the steps in its branches are checked on their own.
+    if (step.type === "parallel") continue;
+    const where = formatPath(place.path);
+    const runner = options.registry.get(step.type);
     if (runner === undefined) {
-      errors.push({ path: `steps[${index}].type`, message: `No runner registered for step type "${step.type}"` });
-      return;
+      errors.push({ path: `${where}.type`, message: `No runner registered for step type "${step.type}"` });
+      continue;
     }
     const checked = runner.validateConfig(step.config);
-    if (!checked.valid) errors.push(...checked.errors.map((issue) => prefixIssue(`steps[${index}].config`, issue)));
-  });
+    if (!checked.valid) errors.push(...checked.errors.map((issue) => prefixIssue(`${where}.config`, issue)));
+  }
   return errors.length === 0 ? result : { success: false, errors };
 }
 

@@ -76,7 +76,8 @@ type RateGate = { kind: "taken" } | { kind: "suspend"; resumeAt: Date } | { kind
 
 type StepEnd =
   | { kind: "done"; state: StepState; next?: string | null }
-  | { kind: "outcome"; outcome: ExecutionOutcome };
+  | { kind: "outcome"; outcome: ExecutionOutcome }
+  | { kind: "halted" };
 
 /** How a walk over a list of steps ended: all done, an outcome for the execution, or stopped because a sibling failed. */
 type SequenceEnd = { kind: "done" } | { kind: "outcome"; outcome: ExecutionOutcome } | { kind: "halted" };
@@ -140,6 +141,8 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
   for (const list of attemptsByStep.values()) list.sort((a, b) => a.attempt - b.attempt);
 
   const states: Record<string, StepState> = {};
+  // Attempts left suspended (recorded earlier or in this invocation), so a failed parallel step can close them.
+  const suspendedAttempts = new Map<string, { attemptId: string; startedAt: Date; output: unknown }>();
   const event: StepEvent = {
     ...(execution.event ?? {}),
     ...(input === undefined ? {} : { input }),
@@ -219,6 +222,8 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
 
     for (let attempt = firstAttempt; ; attempt++) {
       if (attempt > firstAttempt && (await cancelRequested())) return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
+      // A sibling branch failed: no further attempt (the failed one keeps its pending retry on record).
+      if (attempt > firstAttempt && list.halt?.stopped) return { kind: "halted" };
       const resuming = attempt === firstAttempt ? resumeFrom : undefined;
       let startedAt = resuming?.startedAt ?? clock.now();
       let config: unknown;
@@ -294,9 +299,12 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
         const logs = result.logs === undefined ? undefined : redact(result.logs as StepLog[]);
         const withLogs = logs === undefined ? {} : { logs };
         if (result.status === "suspended") {
-          if (result.resumeAt.getTime() > clock.now().getTime()) {
+          // A runner that is woken by something else (a sub-flow) stays suspended until its own resume says otherwise;
+          // only a plain wait is over once its time has come.
+          if (runner.resume !== undefined || result.resumeAt.getTime() > clock.now().getTime()) {
             const recorded = result.output === undefined ? {} : { output: redact(result.output) };
             await finish(attemptId, startedAt, { status: "suspended", resumeAt: result.resumeAt, ...recorded, ...withLogs });
+            suspendedAttempts.set(step.id, { attemptId, startedAt, output: result.output });
             return { kind: "outcome", outcome: { status: "waiting", resumeAt: result.resumeAt, reason: "wait", stepId: step.id } };
           }
           const output = { waited_until: result.resumeAt.toISOString() };
@@ -369,7 +377,7 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
       if (list.halt?.stopped) return { kind: "halted" };
       const step = steps[position]!;
       const end = step.type === "parallel" ? await runParallel(step, position, list) : await advanceStep(step, position, list);
-      if (end.kind === "outcome") return end;
+      if (end.kind === "outcome" || end.kind === "halted") return end;
       states[step.id] = end.state;
       position = nextPosition(position, end.next);
     }
@@ -410,6 +418,7 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
     const firstAttempt = (last?.attempt ?? 0) + 1;
     const now = clock.now();
     if (last?.status === "suspended") {
+      suspendedAttempts.set(step.id, { attemptId: last.attemptId, startedAt: last.startedAt, output: last.output });
       // A runner that can be woken (a sub-flow) looks at what it waits for; a wait ends when its time has come.
       if (registry.require(step.type).resume !== undefined) return await runStep(step, position, list, last.attempt, last);
       const resumeAt = last.resumeAt ?? now;
@@ -472,16 +481,26 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
     }
 
     const halt = { stopped: false };
-    const ends = await Promise.all(step.config.branches.map(async (branch, b) => {
-      const end = await runSequence({
-        steps: branch.steps,
-        positions: new Map(branch.steps.map((inner, index) => [inner.id, index])),
-        path: `${list.path}[${position}].config.branches[${b}].steps`,
-        halt,
-      });
-      if (end.kind === "outcome" && end.outcome.status !== "waiting") halt.stopped = true;
-      return end;
+    const settled = await Promise.allSettled(step.config.branches.map(async (branch, b) => {
+      try {
+        const end = await runSequence({
+          steps: branch.steps,
+          positions: new Map(branch.steps.map((inner, index) => [inner.id, index])),
+          path: `${list.path}[${position}].config.branches[${b}].steps`,
+          halt,
+        });
+        if (end.kind === "outcome" && end.outcome.status !== "waiting") halt.stopped = true;
+        return end;
+      } catch (error) {
+        // The store failed (a lost lease, say): the other branches stop before their next step, and the error is
+        // thrown only once they have, so nothing keeps running behind an invocation that gave the execution up.
+        halt.stopped = true;
+        throw error;
+      }
     }));
+    const thrown = settled.find((result) => result.status === "rejected");
+    if (thrown !== undefined) throw thrown.reason;
+    const ends = settled.map((result) => (result as PromiseFulfilledResult<SequenceEnd>).value);
 
     const outcomes = ends.flatMap((end, b) => (end.kind === "outcome" ? [{ outcome: end.outcome, branch: step.config.branches[b]!.id }] : []));
     const cancelled = outcomes.find((o) => o.outcome.status === "cancelled");
@@ -495,6 +514,7 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
       const error = serializeError(new FlowError("BRANCH_FAILED", `Branch "${failure.branch}" failed at step "${failure.outcome.stepId ?? step.id}": ${cause.message}`, {
         details: { branch: failure.branch, step_id: failure.outcome.stepId ?? null, error: cause },
       }));
+      await closeWaitingBranches(step, outcomes.flatMap((o) => (o.outcome.status === "waiting" ? [o] : [])), failure.branch);
       const continued = step.continue_on_error === true;
       await finish(attemptId, startedAt, { status: "failed", error, ...(continued ? { continued } : {}) });
       if (continued) return { kind: "done", state: { status: "failed", error } };
@@ -509,6 +529,24 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
     const output = { branches: Object.fromEntries(step.config.branches.map((branch) => [branch.id, branchStatus(branch.steps)])) };
     await finish(attemptId, startedAt, { status: "completed", output });
     return { kind: "done", state: { status: "completed", output } };
+  }
+
+  // Branches left waiting when another failed will not be resumed: their suspended attempts are closed as failed, and a
+  // sub-flow one of them waits for is asked to stop, since nothing will read its result.
+  async function closeWaitingBranches(step: ParallelStep, waiting: Array<{ outcome: ExecutionOutcome; branch: string }>, failedBranch: string) {
+    const types = new Map(step.config.branches.flatMap((branch) => branch.steps.map((inner) => [inner.id, inner.type] as const)));
+    for (const { outcome } of waiting) {
+      const stepId = "stepId" in outcome ? outcome.stepId : undefined;
+      const suspended = stepId === undefined ? undefined : suspendedAttempts.get(stepId);
+      if (stepId === undefined || suspended === undefined) continue;
+      const stopped = new FlowError("BRANCH_FAILED", `Stopped: branch "${failedBranch}" of step "${step.id}" failed`);
+      await finish(suspended.attemptId, suspended.startedAt, { status: "failed", error: serializeError(stopped) });
+      suspendedAttempts.delete(stepId);
+      const waitedFor = (suspended.output as { execution_id?: unknown } | null)?.execution_id;
+      if (types.get(stepId) === "sub_flow" && typeof waitedFor === "string" && store.cancelSubFlow !== undefined) {
+        await store.cancelSubFlow(execution.id, waitedFor);
+      }
+    }
   }
 
   // A branch completed unless one of its steps failed (and the branch went on because of continue_on_error).

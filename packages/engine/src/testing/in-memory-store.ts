@@ -145,11 +145,9 @@ export class InMemoryStore implements Store {
     if (!this.subFlowKeys.has(start.flowKey)) {
       return Promise.reject(new FlowError("SUB_FLOW_UNAVAILABLE", `sub_flow: flow "${start.flowKey}" not found`));
     }
-    // As in the database: an earlier attempt's execution is reused unless it failed or was cancelled.
-    const earlier = this.subFlows.filter((s) => s.start.parentExecutionId === start.parentExecutionId && s.start.parentStepId === start.parentStepId).at(-1);
-    if (earlier !== undefined && (earlier.start.attempt >= start.attempt || !["failed", "cancelled"].includes(earlier.status))) {
-      return Promise.resolve(this.stateOf(earlier));
-    }
+    // As in the database: one execution per parent step, found again by any later attempt however it ended.
+    const earlier = this.subFlows.find((s) => s.start.parentExecutionId === start.parentExecutionId && s.start.parentStepId === start.parentStepId);
+    if (earlier !== undefined) return Promise.resolve(this.stateOf(earlier));
     const subFlow: StoredSubFlow = { executionId: `sub-${this.nextId++}`, status: "pending", start: structuredClone(start), cancelRequested: false };
     this.subFlows.push(subFlow);
     return Promise.resolve(this.stateOf(subFlow));

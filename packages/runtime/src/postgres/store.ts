@@ -342,7 +342,7 @@ function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?:
     },
 
     async cancelSubFlow(parentExecutionId: string, executionId: string) {
-      await sql`select flows.cancel_sub_flow(${parentExecutionId}, ${executionId})`;
+      await sql`select flows.cancel_sub_flow(${parentExecutionId}, ${execution.leaseOwner}, ${executionId})`;
     },
 
     async updateRow(table: string, keyColumn: string, key: string | number, values: Record<string, unknown>, causation: Causation) {

@@ -3,7 +3,7 @@
 -- error, wakes its waiting parent when it ends, and is cancelled with its parent.
 begin;
 \ir ../000-setup/helpers.psql
-select plan(28);
+select plan(30);
 select tests.build_world();
 
 -- The parent: manager_a's running execution, leased to worker w1.
@@ -32,7 +32,7 @@ select results_eq(
 select is((select execution_id from flows.start_sub_flow(tests.id('exec_manager_a'), 'w1', 'call', 1, 'lead-intake', '{}')),
   (select execution_id from started), 'the same step attempt again finds the same execution');
 select is((select execution_id from flows.start_sub_flow(tests.id('exec_manager_a'), 'w1', 'call', 2, 'lead-intake', '{}')),
-  (select execution_id from started), 'a later attempt (after an interruption) reuses an execution that has not failed');
+  (select execution_id from started), 'a later attempt (after an interruption) gets the same execution back');
 select is((select count(*)::int from flows.executions where parent_execution_id = tests.id('exec_manager_a')), 1,
   'one sub-flow execution so far');
 
@@ -65,8 +65,10 @@ select throws_ok(format($$insert into flows.executions (tenant_id, flow_id, vers
   '23514', null, 'a sub_flow execution must name its parent step');
 
 -- Waking: the parent waits on its suspended step until its deadline; the sub-flow's end makes it due now.
-insert into flows.execution_steps (execution_id, tenant_id, step_id, step_type, status, attempt, resume_at)
-values (tests.id('exec_manager_a'), '00000000-0000-0000-0000-000000000001', 'call', 'sub_flow', 'suspended', 1, now() + interval '1 day');
+insert into flows.execution_steps (execution_id, tenant_id, step_id, step_type, status, attempt, resume_at, output)
+select tests.id('exec_manager_a'), '00000000-0000-0000-0000-000000000001', 'call', 'sub_flow', 'suspended', 1,
+       now() + interval '1 day', jsonb_build_object('execution_id', execution_id, 'flow', 'lead-intake')
+  from started;
 update flows.executions set status = 'waiting', resume_at = now() + interval '1 day', lease_owner = null
  where execution_id = tests.id('exec_manager_a');
 select ok((select resume_at > now() + interval '23 hours' from flows.executions where execution_id = tests.id('exec_manager_a')),
@@ -92,22 +94,39 @@ update flows.executions set status = 'waiting', resume_at = now() + interval '1 
 select ok((select resume_at > now() from flows.executions where execution_id = tests.id('exec_manager_a')),
   'once the step has used the result, an unrelated wait keeps its time');
 
--- A failed sub-flow: a later attempt of the step starts a new one.
+-- Another step waits for an unfinished sub-flow while the finished one above is done with: no early wake.
+update flows.executions set status = 'running', lease_owner = 'w1', resume_at = null where execution_id = tests.id('exec_manager_a');
+create temporary table slow as
+  select * from flows.start_sub_flow(tests.id('exec_manager_a'), 'w1', 'slow', 1, 'lead-intake', '{}');
+insert into flows.execution_steps (execution_id, tenant_id, step_id, step_type, status, attempt, resume_at, output)
+select tests.id('exec_manager_a'), '00000000-0000-0000-0000-000000000001', 'slow', 'sub_flow', 'suspended', 1,
+       now() + interval '1 day', jsonb_build_object('execution_id', execution_id, 'flow', 'lead-intake')
+  from slow;
+update flows.execution_steps set status = 'suspended' where execution_id = tests.id('exec_manager_a') and step_id = 'call';
+update flows.execution_steps set output = '{"execution_id": "00000000-0000-0000-0000-00000000dead"}'
+ where execution_id = tests.id('exec_manager_a') and step_id = 'call';
+update flows.executions set status = 'waiting', resume_at = now() + interval '1 day', lease_owner = null
+ where execution_id = tests.id('exec_manager_a');
+select ok((select resume_at > now() from flows.executions where execution_id = tests.id('exec_manager_a')),
+  'a finished sub-flow that no suspended attempt waits for does not make the wait due');
+
+-- A failed sub-flow is found again by a later attempt, reported as failed, never quietly run again.
 update flows.executions set status = 'running', lease_owner = 'w1', resume_at = null where execution_id = tests.id('exec_manager_a');
 select is((select count(*)::int from flows.start_sub_flow(tests.id('exec_manager_a'), 'w1', 'retry', 1, 'lead-intake', '{}')), 1,
   'a second step starts its own sub-flow');
 update flows.executions set status = 'failed', error_code = 'X', error_message = 'no'
  where parent_execution_id = tests.id('exec_manager_a') and parent_step_id = 'retry';
-select is((select parent_attempt from flows.start_sub_flow(tests.id('exec_manager_a'), 'w1', 'retry', 2, 'lead-intake', '{}')), 2,
-  'after a failed sub-flow, the next attempt starts a new execution');
-select is((select parent_attempt from flows.start_sub_flow(tests.id('exec_manager_a'), 'w1', 'retry', 1, 'lead-intake', '{}')), 2,
-  'an older attempt number finds the newest execution');
-
--- Cancelling: the sub-flow's own cancel, and the cascade from a cancelled parent.
-select flows.cancel_sub_flow(tests.id('exec_manager_a'), execution_id) from flows.executions
- where parent_execution_id = tests.id('exec_manager_a') and parent_step_id = 'retry' and parent_attempt = 2;
 select results_eq(
-  $$select status, error_code from flows.executions where parent_step_id = 'retry' and parent_attempt = 2$$,
+  $$select status, parent_attempt from flows.start_sub_flow(tests.id('exec_manager_a'), 'w1', 'retry', 2, 'lead-intake', '{}')$$,
+  $$values ('failed', 1)$$, 'a later attempt of the step gets the failed sub-flow back');
+
+-- Cancelling: the sub-flow's own cancel (fenced by the parent's lease), and the cascade from a cancelled parent.
+select flows.cancel_sub_flow(tests.id('exec_manager_a'), 'w2', execution_id) from slow;
+select is((select status from flows.executions where execution_id = (select execution_id from slow)), 'pending',
+  'an invocation without the parent''s lease cancels nothing');
+select flows.cancel_sub_flow(tests.id('exec_manager_a'), 'w1', execution_id) from slow;
+select results_eq(
+  $$select status, error_code from flows.executions where execution_id = (select execution_id from slow)$$,
   $$values ('cancelled', 'CANCELLED')$$, 'cancel_sub_flow stops a pending sub-flow at once');
 create temporary table child as
   select * from flows.start_sub_flow(tests.id('exec_manager_a'), 'w1', 'tree', 1, 'lead-intake', '{}');
