@@ -272,7 +272,7 @@ isOneToOne: false
 { Args: { "tenant_id": string }; Returns: boolean
                            },
 "cancel_sub_flow":
-{ Args: { "p_execution": string,"p_parent": string }; Returns: undefined
+{ Args: { "p_execution": string,"p_owner": string,"p_parent": string }; Returns: undefined
                            },
 "check_draft_definition":
 { Args: { "definition": Json }; Returns: undefined

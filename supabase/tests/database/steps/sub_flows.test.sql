@@ -3,7 +3,7 @@
 -- error, wakes its waiting parent when it ends, and is cancelled with its parent.
 begin;
 \ir ../000-setup/helpers.psql
-select plan(30);
+select plan(29);
 select tests.build_world();
 
 -- The parent: manager_a's running execution, leased to worker w1.
