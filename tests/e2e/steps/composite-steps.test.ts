@@ -126,6 +126,46 @@ describe("sub_flow step", () => {
     }
   });
 
+  it("wakes a parent whose wait is being recorded at the moment its sub-flow finishes", async () => {
+    // Both flows paused, so the running engine leaves these executions alone and the two transactions are ours.
+    const { flowId: parentFlow } = await publishFlow(sql, "race-parent", { trigger: { type: "manual" }, steps: [{ id: "call", type: "sub_flow", config: { flow: "race-child" } }] });
+    const { flowId: childFlow } = await publishFlow(sql, "race-child", { trigger: { type: "manual" }, steps: [{ id: "x", type: "log", config: { message: "x" } }] });
+    await sql`select flows.set_flow_paused(${parentFlow}, true), flows.set_flow_paused(${childFlow}, true)`;
+    const [{ id: parentId }] = await sql`select flows.start_run('race-parent') as id`;
+    await sql`update flows.executions set status = 'running', lease_owner = 'race', lease_expires_at = now() + interval '1 hour' where execution_id = ${parentId}`;
+    const [child] = await sql`select execution_id from flows.start_sub_flow(${parentId}, 'race', 'call', 1, 'race-child', '{}')`;
+    await sql`
+      insert into flows.execution_steps (execution_id, tenant_id, step_id, step_type, status, attempt, resume_at, output)
+      select ${parentId}, tenant_id, 'call', 'sub_flow', 'suspended', 1, now() + interval '1 day',
+             jsonb_build_object('execution_id', ${child.execution_id}::text)
+        from flows.executions where execution_id = ${parentId}`;
+    await sql`update flows.executions set status = 'running' where execution_id = ${child.execution_id}`;
+
+    const parentTx = await sql.reserve();
+    const childTx = await sql.reserve();
+    try {
+      // The parent records its wait (not committed yet: its BEFORE trigger sees an unfinished sub-flow) ...
+      await parentTx`begin`;
+      await parentTx`update flows.executions set status = 'waiting', resume_at = now() + interval '1 day', lease_owner = null where execution_id = ${parentId}`;
+      // ... while the sub-flow finishes in another transaction, which must wait for the parent's row.
+      await childTx`begin`;
+      const finishing = childTx`update flows.executions set status = 'completed', result = '{"outputs": {}}' where execution_id = ${child.execution_id}`.execute();
+      await eventually(async () => {
+        const [row] = await sql`select count(*)::int as n from pg_stat_activity where wait_event_type = 'Lock' and query like '%status = ''completed''%'`;
+        return row.n > 0 ? true : undefined;
+      }, 5_000, "the sub-flow's update waiting for the parent's row");
+      await parentTx`commit`;
+      await finishing;
+      await childTx`commit`;
+    } finally {
+      parentTx.release();
+      childTx.release();
+    }
+    const [parent] = await sql`select status, resume_at <= now() as due from flows.executions where execution_id = ${parentId}`;
+    expect(parent).toEqual({ status: "waiting", due: true });
+    await sql`select flows.request_cancel(${parentId})`;
+  });
+
   it("is cancelled together with the execution that started it", async () => {
     await publishFlow(sql, "slow-child", {
       trigger: { type: "manual" },
