@@ -172,7 +172,10 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
     if (free <= 0) return 0;
     const claimed = await store.claimExecutions(options.owner, free, leaseMs);
     for (const execution of claimed) {
-      const task = runOne(execution).finally(() => running.delete(execution.executionId));
+      const task = runOne(execution).finally(() => {
+        running.delete(execution.executionId);
+        store.releaseExecution(execution.executionId);
+      });
       running.set(execution.executionId, task);
     }
     return claimed.length;

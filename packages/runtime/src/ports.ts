@@ -87,8 +87,13 @@ export interface RuntimeStore {
   cancelRequested(executionIds: string[]): Promise<string[]>;
   /** Extends the lease of executions this owner runs; returns those it still holds. */
   renewLeases(owner: string, executionIds: string[], leaseMs: number): Promise<string[]>;
-  /** Persists an execution's outcome, only while this owner holds its lease. */
+  /**
+   * Persists an execution's outcome, only while this owner holds its lease, with any of its attempts the store has
+   * not written yet.
+   */
   saveOutcome(owner: string, executionId: string, outcome: ExecutionOutcome): Promise<void>;
+  /** Drops what the store holds for an execution that ends here without an outcome (its lease decides what next). */
+  releaseExecution(executionId: string): void;
   /**
    * The executor's Store for one claimed execution. `isCancelRequested`, when given, answers cancellation checks
    * from what the caller already polls instead of a query per step.

@@ -23,6 +23,7 @@ const kinds: [string, RegExp][] = [
   ["finishAttempt (update execution_steps)", /^update flows\.execution_steps/],
   ["isCancelRequested", /^select cancel_requested_at/],
   ["saveOutcome (update executions)", /^update flows\.executions\s+set status/],
+  ["recordEngineWrites (batched attempts and outcomes)", /flows\.record_engine_writes\(/],
   ["renewLeases", /^update flows\.executions set lease_expires_at/],
   ["nextResumeAt", /^select min\(resume_at\)/],
   ["maxCausationDepth", /^select max_causation_depth/],

@@ -27,6 +27,7 @@ import type {
   SkippedEvent,
   StopCheck,
 } from "../ports.ts";
+import { GroupCommit } from "../group-commit.ts";
 
 type Sql = postgres.Sql;
 type Json = postgres.JSONValue;
@@ -56,6 +57,9 @@ function json(sql: Pick<Sql, "json">, value: unknown) {
 
 /** The Postgres implementation of the runtime's and the executor's stores. */
 export function createPostgresStore(sql: Sql): RuntimeStore {
+  const writes = createEngineWrites(sql);
+  // Per execution in flight: attempts of steps without side effects, done but not written yet.
+  const unwritten = new Map<string, AttemptRow[]>();
   return {
     async heartbeat(leaseMs) {
       // Skipped when a writer holds the row (it is kicking): never queue behind an application's transaction.
@@ -185,28 +189,37 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
     },
 
     async saveOutcome(owner, executionId, outcome: ExecutionOutcome) {
-      const terminal = outcome.status !== "waiting";
       const error = outcome.status === "failed"
         ? outcome.error
         : outcome.status === "cancelled"
         ? { code: "CANCELLED", message: "Cancelled on request" }
         : null;
-      await sql`
-        update flows.executions
-           set status = ${outcome.status},
-               result = ${outcome.status === "completed" ? json(sql, outcome.result) : null},
-               error_code = ${error?.code ?? null},
-               error_message = ${error?.message ?? null},
-               resume_at = ${outcome.status === "waiting" ? outcome.resumeAt : null},
-               current_step_id = ${"stepId" in outcome ? outcome.stepId ?? null : null},
-               lease_owner = null, lease_expires_at = null,
-               finished_at = ${terminal ? sql`now()` : null},
-               updated_at = now()
-         where execution_id = ${executionId} and lease_owner = ${owner} and status = 'running'`;
+      // Attempts of steps without side effects that are still in memory go with the outcome, in its transaction.
+      const attempts = unwritten.get(executionId) ?? [];
+      unwritten.delete(executionId);
+      await writes.submit({
+        attempts,
+        outcome: {
+          owner,
+          execution_id: executionId,
+          status: outcome.status,
+          result: outcome.status === "completed" ? outcome.result ?? null : null,
+          error_code: error?.code ?? null,
+          error_message: error?.message ?? null,
+          resume_at: outcome.status === "waiting" ? outcome.resumeAt : null,
+          current_step_id: "stepId" in outcome ? outcome.stepId ?? null : null,
+        },
+      });
+    },
+
+    releaseExecution(executionId) {
+      unwritten.delete(executionId);
     },
 
     storeFor(execution, isCancelRequested) {
-      return createExecutionStore(sql, execution, isCancelRequested);
+      const attempts: AttemptRow[] = [];
+      unwritten.set(execution.executionId, attempts);
+      return createExecutionStore(sql, writes, execution, attempts, isCancelRequested);
     },
 
     async nextResumeAt() {
@@ -246,15 +259,136 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
   };
 }
 
+/**
+ * Step types with no effect outside the execution: their attempts are written once, when done, together with the
+ * execution's next write. Lost in a crash, such an attempt simply runs again. Every other step type's attempt is
+ * written as started before its runner is called, so a step with side effects never runs twice unrecorded.
+ */
+const STEPS_WITHOUT_SIDE_EFFECTS = new Set(["log", "transform", "condition"]);
+
+/** A row of flows.execution_steps as flows.record_engine_writes takes it. */
+interface AttemptRow {
+  owner: string;
+  execution_id: string;
+  tenant_id: string;
+  step_id: string;
+  step_type: string;
+  status: string;
+  attempt: number;
+  input: unknown;
+  output?: unknown;
+  branch?: unknown;
+  error?: unknown;
+  error_code?: string | null;
+  error_message?: string | null;
+  logs?: unknown;
+  resume_at?: Date | null;
+  continued?: boolean;
+  started_at: Date;
+  finished_at?: Date | null;
+  duration_ms?: number | null;
+}
+
+/** The end of an attempt whose start is written. */
+interface FinishRow {
+  owner: string;
+  execution_id: string;
+  step_attempt_id: string;
+  status: string;
+  output: unknown;
+  branch: unknown;
+  error: unknown;
+  error_code: string | null;
+  error_message: string | null;
+  logs: unknown;
+  resume_at: Date | null;
+  continued: boolean;
+  finished_at: Date;
+  duration_ms: number;
+}
+
+/** An execution's outcome. */
+interface OutcomeRow {
+  owner: string;
+  execution_id: string;
+  status: string;
+  result: unknown;
+  error_code: string | null;
+  error_message: string | null;
+  resume_at: Date | null;
+  current_step_id: string | null;
+}
+
+/** One execution's writes of one moment: always written together, in one transaction. */
+interface EngineWrite {
+  attempts: AttemptRow[];
+  finish?: FinishRow;
+  outcome?: OutcomeRow;
+}
+
+/** Which of an {@link EngineWrite}'s rows the lease let through. */
+interface EngineWriteResult {
+  /** Written attempts' ids, by `step_id:attempt`. */
+  attemptIds: Map<string, string>;
+  finished: boolean;
+  outcomeSaved: boolean;
+}
+
+/** Attempt writes and outcomes of every execution in flight, sent to flows.record_engine_writes in batches. */
+function createEngineWrites(sql: Sql): GroupCommit<EngineWrite, EngineWriteResult> {
+  return new GroupCommit(async (batch) => {
+    const payload = {
+      attempts: batch.flatMap((w) => w.attempts),
+      finishes: batch.flatMap((w) => (w.finish ? [w.finish] : [])),
+      outcomes: batch.flatMap((w) => (w.outcome ? [w.outcome] : [])),
+    };
+    const rows = await sql`
+      select write_kind, execution_id, step_id, attempt, step_attempt_id::text as step_attempt_id
+        from flows.record_engine_writes(${sql.json(payload as unknown as Json)})`;
+    const attempts = new Map<string, Map<string, string>>();
+    const finished = new Set<string>();
+    const saved = new Set<string>();
+    for (const row of rows) {
+      if (row.write_kind === "attempt") {
+        const ids = attempts.get(row.execution_id) ?? new Map<string, string>();
+        ids.set(`${row.step_id}:${row.attempt}`, row.step_attempt_id);
+        attempts.set(row.execution_id, ids);
+      } else if (row.write_kind === "finish") finished.add(row.step_attempt_id);
+      else saved.add(row.execution_id);
+    }
+    return batch.map((w): EngineWriteResult => {
+      const executionId = w.outcome?.execution_id ?? w.finish?.execution_id ?? w.attempts[0]?.execution_id ?? "";
+      return {
+        attemptIds: attempts.get(executionId) ?? new Map(),
+        finished: w.finish !== undefined && finished.has(w.finish.step_attempt_id),
+        outcomeSaved: saved.has(executionId),
+      };
+    });
+  }, { maxInFlight: 2 });
+}
+
 /** The error an invocation gets when another one has taken its execution over (its lease expired). */
 function leaseLost(executionId: string): FlowError {
   return new FlowError("STORE_ERROR", `execution ${executionId}: the lease was lost to another invocation; stopping here`);
 }
 
-/** The executor's Store for one execution: its attempts, its cancellation flag, and row updates it causes. */
-function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?: () => boolean): Store {
+/**
+ * The executor's Store for one execution: its attempts, its cancellation flag, and row updates it causes.
+ * `unwritten` holds its attempts of steps without side effects until its next write (see STEPS_WITHOUT_SIDE_EFFECTS).
+ */
+function createExecutionStore(
+  sql: Sql,
+  writes: GroupCommit<EngineWrite, EngineWriteResult>,
+  execution: ClaimedExecution,
+  unwritten: AttemptRow[],
+  cancelled?: () => boolean,
+): Store {
   const stepTypes = new Map((execution.definition?.steps ?? []).map((s) => [s.id, s.type]));
+  // Attempts started in memory only, by their local id, until they finish.
+  const localStarts = new Map<string, AttemptRow>();
+  let localIds = 0;
   let fresh = execution.fresh;
+  const owner = execution.leaseOwner;
   return {
     async loadCheckpoint(executionId) {
       if (fresh) {
@@ -282,29 +416,56 @@ function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?:
     },
 
     async startAttempt(start: AttemptStart) {
-      // Fenced by the lease: an invocation that lost the execution to another records nothing and stops here.
-      const [row] = await sql`
-        insert into flows.execution_steps (execution_id, tenant_id, step_id, step_type, status, attempt, input, started_at)
-        select ${start.executionId}, ${execution.tenantId}, ${start.stepId}, ${stepTypes.get(start.stepId) ?? "unknown"},
-               'running', ${start.attempt}, ${json(sql, start.input)}, ${start.startedAt}
-         where exists (select 1 from flows.executions
-                        where execution_id = ${start.executionId} and lease_owner = ${execution.leaseOwner} and status = 'running')
-        returning step_attempt_id::text as attempt_id`;
-      if (!row) throw leaseLost(start.executionId);
-      return row.attempt_id;
+      const stepType = stepTypes.get(start.stepId) ?? "unknown";
+      const row: AttemptRow = {
+        owner,
+        execution_id: start.executionId,
+        tenant_id: execution.tenantId,
+        step_id: start.stepId,
+        step_type: stepType,
+        status: "running",
+        attempt: start.attempt,
+        input: start.input ?? null,
+        started_at: start.startedAt,
+      };
+      if (STEPS_WITHOUT_SIDE_EFFECTS.has(stepType)) {
+        const localId = `local:${++localIds}`;
+        localStarts.set(localId, row);
+        return localId;
+      }
+      // Written before the runner is called, with the attempts still in memory. Fenced by the lease: an invocation
+      // that lost the execution to another records nothing and stops here.
+      const result = await writes.submit({ attempts: [...unwritten.splice(0), row] });
+      const attemptId = result.attemptIds.get(`${row.step_id}:${row.attempt}`);
+      if (attemptId === undefined) throw leaseLost(start.executionId);
+      return attemptId;
     },
 
     async finishAttempt(attemptId: string, finish: AttemptFinish) {
-      const result = await sql`
-        update flows.execution_steps
-           set status = ${finish.status}, finished_at = ${finish.finishedAt}, duration_ms = ${Math.max(0, Math.round(finish.durationMs))},
-               output = ${json(sql, finish.output)}, branch = ${json(sql, finish.branch)}, error = ${json(sql, finish.error)},
-               error_code = ${finish.error?.code ?? null}, error_message = ${finish.error?.message ?? null},
-               logs = ${json(sql, finish.logs)}, resume_at = ${finish.resumeAt ?? null}, continued = ${finish.continued ?? false}
-         where step_attempt_id = ${attemptId}::bigint
-           and exists (select 1 from flows.executions
-                        where execution_id = ${execution.executionId} and lease_owner = ${execution.leaseOwner} and status = 'running')`;
-      if (result.count === 0) throw leaseLost(execution.executionId);
+      const end = {
+        status: finish.status,
+        output: finish.output ?? null,
+        branch: finish.branch ?? null,
+        error: finish.error ?? null,
+        error_code: finish.error?.code ?? null,
+        error_message: finish.error?.message ?? null,
+        logs: finish.logs ?? null,
+        resume_at: finish.resumeAt ?? null,
+        continued: finish.continued ?? false,
+        finished_at: finish.finishedAt,
+        duration_ms: Math.max(0, Math.round(finish.durationMs)),
+      };
+      const started = localStarts.get(attemptId);
+      if (started) {
+        localStarts.delete(attemptId);
+        unwritten.push({ ...started, ...end });
+        return;
+      }
+      const result = await writes.submit({
+        attempts: unwritten.splice(0),
+        finish: { owner, execution_id: execution.executionId, step_attempt_id: attemptId, ...end },
+      });
+      if (!result.finished) throw leaseLost(execution.executionId);
     },
 
     async isCancelRequested(executionId) {
