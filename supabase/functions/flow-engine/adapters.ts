@@ -69,7 +69,7 @@ export function createDeps(env: (name: string) => string | undefined): HandlerDe
     async drain(): Promise<DrainReport> {
       const report = await drain(
         { store, registry, ports: { clock: systemClock, http, secrets: createVaultSecrets(sql), logger: consoleLogger, functions, rateLimiter } },
-        { owner, budgetMs, concurrency: Number(env("FLOWS_CONCURRENCY") ?? 16), leaseMs: Number(env("FLOWS_LEASE_MS") ?? 30_000) },
+        { owner, budgetMs, concurrency: Number(env("FLOWS_CONCURRENCY") ?? 256), leaseMs: Number(env("FLOWS_LEASE_MS") ?? 30_000) },
       );
       // Out of budget with work left: ask for a fresh invocation rather than run into the platform's limit.
       if (report.moreWork) await sql`select flows.request_drain(true)`;

@@ -69,69 +69,94 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
          where engine_state_id = (select engine_state_id from flows.engine_state for update skip locked)`;
     },
 
-    async claimEvents(owner, limit) {
-      const rows = await sql`
-        update flows.events e
-           set claimed_at = now(), claimed_by = ${owner}
-         where e.event_id in (
-           select event_id from flows.events
-            where processed_at is null and (claimed_at is null or claimed_at < now() - interval '60 seconds')
-            order by event_id
-            limit ${limit}
-            for update skip locked)
-        returning e.event_id::text as event_id, e.source_schema, e.source_table, e.operation, e.new_row, e.old_row,
-                  e.row_key, e.causation_depth`;
-      return rows
-        .map((r): ClaimedEvent => ({
-          eventId: r.event_id,
-          table: `${r.source_schema}.${r.source_table}`,
-          operation: r.operation,
-          newRow: r.new_row,
-          oldRow: r.old_row,
-          rowKey: r.row_key,
-          causationDepth: r.causation_depth,
-        }))
-        .sort((a, b) => Number(BigInt(a.eventId) - BigInt(b.eventId)));
-    },
-
-    async listeningVersions(tables) {
-      const rows = await sql`
-        select v.version_id, v.flow_id, v.tenant_id, v.trigger_table, v.trigger_events, v.definition
-          from flows.versions v
-          join flows.flows f on f.flow_id = v.flow_id
-         where v.status = 'published' and f.is_active and v.trigger_type = 'row_change'
-           and v.trigger_table = any(${sql.array(tables)}::text[])`;
-      return rows.map((r): ListeningVersion => ({
-        versionId: r.version_id,
-        flowId: r.flow_id,
-        tenantId: r.tenant_id,
-        table: r.trigger_table,
-        events: r.trigger_events,
-        ...parseDefinition(r.version_id, r.definition),
-      }));
-    },
-
-    async recordMatches(executions: NewExecution[], processedEventIds: string[], skipped: SkippedEvent[]) {
-      await sql.begin(async (tx) => {
-        if (executions.length > 0) {
-          await tx`
-            insert into flows.executions (tenant_id, flow_id, version_id, trigger_type, event_id, subject, status)
-            select t, f, v, 'row_change', e, s, 'pending'
-              from unnest(${tx.array(executions.map((x) => x.tenantId))}::uuid[],
-                          ${tx.array(executions.map((x) => x.flowId))}::uuid[],
-                          ${tx.array(executions.map((x) => x.versionId))}::uuid[],
-                          ${tx.array(executions.map((x) => x.eventId))}::bigint[],
-                          ${tx.array(executions.map((x) => x.subject ?? ""))}::text[]) as m(t, f, v, e, s)
-            on conflict (event_id, version_id) do nothing`;
-        }
-        for (const skip of skipped) {
+    async processEvents(owner, limit, match, start) {
+      // One transaction from the claim to the executions it creates: events are marked processed as they are
+      // claimed (one update per event, not two), and a failure anywhere rolls the batch back into the outbox.
+      return await sql.begin(async (tx) => {
+        const rows = await tx`
+          update flows.events e
+             set claimed_at = now(), claimed_by = ${owner}, processed_at = now()
+           where e.event_id in (
+             select event_id from flows.events
+              where processed_at is null and (claimed_at is null or claimed_at < now() - interval '60 seconds')
+              order by event_id
+              limit ${limit}
+              for update skip locked)
+          returning e.event_id::text as event_id, e.source_schema, e.source_table, e.operation, e.new_row, e.old_row,
+                    e.row_key, e.causation_depth`;
+        if (rows.length === 0) return { events: 0, executionsCreated: 0, started: [] };
+        const events = rows
+          .map((r): ClaimedEvent => ({
+            eventId: r.event_id,
+            table: `${r.source_schema}.${r.source_table}`,
+            operation: r.operation,
+            newRow: r.new_row,
+            oldRow: r.old_row,
+            rowKey: r.row_key,
+            causationDepth: r.causation_depth,
+          }))
+          .sort((a, b) => Number(BigInt(a.eventId) - BigInt(b.eventId)));
+        const versionRows = await tx`
+          select v.version_id, v.flow_id, v.tenant_id, v.trigger_table, v.trigger_events, v.definition,
+                 not f.is_paused and f.max_concurrency is null as starts_at_once
+            from flows.versions v
+            join flows.flows f on f.flow_id = v.flow_id
+           where v.status = 'published' and f.is_active and v.trigger_type = 'row_change'
+             and v.trigger_table = any(${tx.array([...new Set(events.map((e) => e.table))])}::text[])`;
+        const versions = versionRows.map((r): ListeningVersion => ({
+          versionId: r.version_id,
+          flowId: r.flow_id,
+          tenantId: r.tenant_id,
+          table: r.trigger_table,
+          events: r.trigger_events,
+          ...parseDefinition(r.version_id, r.definition),
+        }));
+        const matches = match(events, versions);
+        for (const skip of matches.skipped) {
           await tx`update flows.events set error_message = ${skip.reason} where event_id = ${skip.eventId}::bigint`;
         }
-        if (processedEventIds.length > 0) {
-          await tx`
-            update flows.events set processed_at = now()
-             where event_id = any(${tx.array(processedEventIds)}::bigint[])`;
-        }
+        if (matches.executions.length === 0) return { events: events.length, executionsCreated: 0, started: [] };
+        // Executions of flows that are neither paused nor limited start at once, up to the free slots, in row order:
+        // created already leased to this invocation, they skip a round trip and an update of the claim.
+        const startsAtOnce = new Set(versionRows.filter((r) => r.starts_at_once).map((r) => r.version_id as string));
+        let slots = start.limit;
+        const starts = matches.executions.map((x) => slots > 0 && startsAtOnce.has(x.versionId) && slots-- > 0);
+        const created = await tx`
+          insert into flows.executions (tenant_id, flow_id, version_id, trigger_type, event_id, subject, status,
+                                        lease_owner, lease_expires_at, started_at, attempt_count)
+          select t, f, v, 'row_change', e, s, case when r then 'running' else 'pending' end,
+                 case when r then ${owner} end,
+                 case when r then now() + make_interval(secs => ${start.leaseMs / 1000}) end,
+                 case when r then now() end, case when r then 1 else 0 end
+            from unnest(${tx.array(matches.executions.map((x) => x.tenantId))}::uuid[],
+                        ${tx.array(matches.executions.map((x) => x.flowId))}::uuid[],
+                        ${tx.array(matches.executions.map((x) => x.versionId))}::uuid[],
+                        ${tx.array(matches.executions.map((x) => x.eventId))}::bigint[],
+                        ${tx.array(matches.executions.map((x) => x.subject ?? ""))}::text[],
+                        ${tx.array(starts)}::boolean[]) as m(t, f, v, e, s, r)
+          on conflict (event_id, version_id) do nothing
+          returning execution_id, event_id::text as event_id, version_id, status`;
+        const eventsById = new Map(events.map((e) => [e.eventId, e]));
+        const versionsById = new Map(versions.map((v) => [v.versionId, v]));
+        const started = created.filter((r) => r.status === "running").map((r): ClaimedExecution => {
+          const event = eventsById.get(r.event_id)!;
+          const version = versionsById.get(r.version_id)!;
+          return {
+            executionId: r.execution_id,
+            tenantId: version.tenantId,
+            flowId: version.flowId,
+            versionId: version.versionId,
+            triggerType: "row_change",
+            ...(version.definition ? { definition: version.definition } : { error: version.error }),
+            input: {},
+            event: { op: event.operation, table: event.table, row: event.newRow ?? event.oldRow, old: event.oldRow },
+            causationDepth: event.causationDepth,
+            cancelRequested: false,
+            fresh: true,
+            leaseOwner: owner,
+          };
+        });
+        return { events: events.length, executionsCreated: created.length, started };
       });
     },
 
