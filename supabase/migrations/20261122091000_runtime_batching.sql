@@ -41,29 +41,18 @@ begin
                     where x.execution_id = f.execution_id and x.lease_owner = f.owner and x.status = 'running')
     returning 'finish'::text, s.execution_id, s.step_id, s.attempt, s.step_attempt_id;
 
-  -- Outcomes, last: the attempts above are fenced by the running status these updates end. Rows are locked in key
-  -- order, so two batches (or a batch and a lease renewal) never wait on each other in a cycle.
+  -- Outcomes, last: the attempts above are fenced by the running status these updates end. The engine sends them in
+  -- execution_id order and renews leases locking in that order, so two writers never wait on each other in a cycle.
   return query
-    with outcomes as (
-      select o.* from jsonb_to_recordset(coalesce(p_writes -> 'outcomes', '[]'::jsonb)) as o(
-               owner text, execution_id uuid, status text, result jsonb, error_code text, error_message text,
-               resume_at timestamptz, current_step_id text)
-    ),
-    locked as (
-      select x.execution_id from flows.executions x
-        join outcomes o on o.execution_id = x.execution_id
-       where x.lease_owner = o.owner and x.status = 'running'
-       order by x.execution_id
-       for no key update of x
-    )
     update flows.executions x
        set status = o.status, result = o.result, error_code = o.error_code, error_message = o.error_message,
            resume_at = o.resume_at, current_step_id = o.current_step_id, lease_owner = null, lease_expires_at = null,
            finished_at = case when o.status in ('completed', 'failed', 'cancelled') then pg_catalog.now() end,
            updated_at = pg_catalog.now()
-      from outcomes o
-     where o.execution_id = x.execution_id and x.execution_id in (select l.execution_id from locked l)
-       and x.lease_owner = o.owner and x.status = 'running'
+      from jsonb_to_recordset(coalesce(p_writes -> 'outcomes', '[]'::jsonb)) as o(
+             owner text, execution_id uuid, status text, result jsonb, error_code text, error_message text,
+             resume_at timestamptz, current_step_id text)
+     where x.execution_id = o.execution_id and x.lease_owner = o.owner and x.status = 'running'
     returning 'outcome'::text, x.execution_id, null::text, null::integer, null::bigint;
 end
 $$;

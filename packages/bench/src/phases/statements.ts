@@ -24,7 +24,7 @@ const kinds: [string, RegExp][] = [
   ["isCancelRequested", /^select cancel_requested_at/],
   ["saveOutcome (update executions)", /^update flows\.executions\s+set status/],
   ["recordEngineWrites (batched attempts and outcomes)", /flows\.record_engine_writes\(/],
-  ["renewLeases", /^update flows\.executions set lease_expires_at/],
+  ["renewLeases", /^update flows\.executions (x )?set lease_expires_at/],
   ["nextResumeAt", /^select min\(resume_at\)/],
   ["maxCausationDepth", /^select max_causation_depth/],
   ["secrets (vault)", /vault\.decrypted_secrets/],

@@ -206,10 +206,15 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
     },
 
     async renewLeases(owner, executionIds, leaseMs) {
+      // Rows locked in key order, as flows.record_engine_writes writes outcomes: the two never deadlock.
       const rows = await sql`
-        update flows.executions set lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
-         where execution_id = any(${sql.array(executionIds)}::uuid[]) and lease_owner = ${owner} and status = 'running'
-        returning execution_id`;
+        update flows.executions x set lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
+          from (select execution_id from flows.executions
+                 where execution_id = any(${sql.array(executionIds)}::uuid[]) and lease_owner = ${owner} and status = 'running'
+                 order by execution_id
+                 for no key update) held
+         where x.execution_id = held.execution_id
+        returning x.execution_id`;
       return rows.map((r) => r.execution_id as string);
     },
 
@@ -365,7 +370,8 @@ function createEngineWrites(sql: Sql): GroupCommit<EngineWrite, EngineWriteResul
     const payload = {
       attempts: batch.flatMap((w) => w.attempts),
       finishes: batch.flatMap((w) => (w.finish ? [w.finish] : [])),
-      outcomes: batch.flatMap((w) => (w.outcome ? [w.outcome] : [])),
+      // In key order, as lease renewals lock: see flows.record_engine_writes.
+      outcomes: batch.flatMap((w) => (w.outcome ? [w.outcome] : [])).sort((a, b) => (a.execution_id < b.execution_id ? -1 : 1)),
     };
     const rows = await sql`
       select write_kind, execution_id, step_id, attempt, step_attempt_id::text as step_attempt_id
