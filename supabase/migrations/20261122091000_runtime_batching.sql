@@ -2,9 +2,13 @@
 -- flight go to Postgres in one call and one transaction, instead of one statement and one commit each. Round trips
 -- and per-statement overhead, not the rows themselves, bounded the engine's throughput.
 
+-- enable_seqscan = off: every statement here, and the foreign-key checks its attempt rows fire, looks rows up by
+-- key, and an index lookup is always the right plan for them. Planned while flows.executions' statistics say it is
+-- empty (a fresh project, or a vacuum of an empty table, before a burst), the key check of each attempt row scanned
+-- the whole table instead, and its plan stayed cached on the connection: 0.4 ms per attempt at 10,000 executions.
 create function flows.record_engine_writes(p_writes jsonb)
 returns table (write_kind text, execution_id uuid, step_id text, attempt integer, step_attempt_id bigint)
-language plpgsql volatile set search_path = ''
+language plpgsql volatile set search_path = '' set enable_seqscan = off
 as $$
 #variable_conflict use_column
 begin
