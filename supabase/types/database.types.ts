@@ -490,6 +490,11 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"record_engine_writes":
+{ Args: { "p_writes": Json }; Returns: {
+              "attempt": number,"execution_id": string,"step_attempt_id": number,"step_id": string,"write_kind": string
+            }[]
+                           },
 "refresh_schedule":
 { Args: { "flow_id": string }; Returns: undefined
                            },

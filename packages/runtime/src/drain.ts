@@ -19,7 +19,10 @@ export interface DrainOptions {
   owner: string;
   /** Stop claiming new work after this long. Default 60 s. */
   budgetMs?: number;
-  /** Executions run at once. Default 16. */
+  /**
+   * Executions run at once. Default 256: their writes are batched, so more in flight means larger batches, not more
+   * statements.
+   */
   concurrency?: number;
   /** Events claimed per batch. Default 200. */
   eventBatchSize?: number;
@@ -48,6 +51,9 @@ export interface DrainReport {
   moreWork: boolean;
 }
 
+/** How long an empty claim is trusted while events keep coming (see takeWork). */
+const CLAIM_PAUSE_MS = 100;
+
 /** Dependencies of a drain. */
 export interface DrainDeps {
   store: RuntimeStore;
@@ -63,7 +69,7 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
   const { store, ports } = deps;
   const clock = ports.clock;
   const budgetMs = options.budgetMs ?? 60_000;
-  const concurrency = options.concurrency ?? 16;
+  const concurrency = options.concurrency ?? 256;
   const eventBatchSize = options.eventBatchSize ?? 200;
   const leaseMs = options.leaseMs ?? 30_000;
   const shortWaitMs = options.shortWaitMs ?? 5_000;
@@ -79,6 +85,8 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
   };
   const maxDepth = await store.maxCausationDepth();
   const running = new Map<string, Promise<void>>();
+  // Resolved whenever an execution finishes: the loop waits on it instead of racing every running promise.
+  let slotFreed: { promise: Promise<void>; resolve: () => void } = signal();
   // One abort controller per running execution: a cancellation request aborts its in-flight request at once.
   const controllers = new Map<string, AbortController>();
   const cancelPoll = setInterval(() => {
@@ -155,27 +163,62 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
     report.outcomes[outcome.status]++;
   }
 
-  async function claimAndMatchEvents(): Promise<number> {
-    const events = await store.claimEvents(options.owner, eventBatchSize);
-    if (events.length === 0) return 0;
-    const tables = [...new Set(events.map((e) => e.table))];
-    const versions = await store.listeningVersions(tables);
-    const matches = matchEvents(events, versions, maxDepth);
-    await store.recordMatches(matches.executions, matches.processedEventIds, matches.skipped);
-    report.eventsProcessed += events.length;
-    report.executionsCreated += matches.executions.length;
-    return events.length;
+  function start(execution: ClaimedExecution): void {
+    const task = runOne(execution).finally(() => {
+      running.delete(execution.executionId);
+      store.releaseExecution(execution.executionId);
+      slotFreed.resolve();
+    });
+    running.set(execution.executionId, task);
   }
 
-  async function claimAndStartExecutions(): Promise<number> {
+  // A claim per freed slot would cost a statement per execution: new work is taken once a quarter of the slots are
+  // free (or when nothing runs).
+  const freeSlots = () => {
     const free = concurrency - running.size;
-    if (free <= 0) return 0;
+    return running.size > 0 && free < Math.ceil(concurrency / 4) ? 0 : free;
+  };
+
+  // Events are taken only while slots are free: the outbox is the queue, and an execution created while a slot is
+  // free starts at once, leased as it is created, instead of waiting as pending for a claim.
+  async function claimAndMatchEvents(startLimit: number): Promise<{ processed: number; left: number }> {
+    const free = freeSlots();
+    if (free <= 0) return { processed: 0, left: 0 };
+    const processed = await store.processEvents(
+      options.owner,
+      // At most half the slots per batch, so one batch is being created while the one before it runs and is written.
+      Math.min(eventBatchSize, free, Math.ceil(concurrency / 2)),
+      (events, versions) => matchEvents(events, versions, maxDepth),
+      { limit: Math.min(free, startLimit), leaseMs },
+    );
+    report.eventsProcessed += processed.events;
+    report.executionsCreated += processed.executionsCreated;
+    for (const execution of processed.started) start(execution);
+    // Executions created pending (no free slot, a paused or limited flow) are for the claim to take.
+    return { processed: processed.events, left: processed.executionsCreated - processed.started.length };
+  }
+
+  /** Claims runnable executions into the free slots; returns how many it claimed and how many it asked for. */
+  async function claimAndStartExecutions(): Promise<{ started: number; asked: number }> {
+    const free = freeSlots();
+    if (free <= 0) return { started: 0, asked: 0 };
     const claimed = await store.claimExecutions(options.owner, free, leaseMs);
-    for (const execution of claimed) {
-      const task = runOne(execution).finally(() => running.delete(execution.executionId));
-      running.set(execution.executionId, task);
-    }
-    return claimed.length;
+    for (const execution of claimed) start(execution);
+    return { started: claimed.length, asked: free };
+  }
+
+  // Claims runnable work first (due waits, expired leases, pending executions: they are older than any unprocessed
+  // event's), then events; only when the claim found less than it asked for do new executions start as created.
+  // While events keep coming and leave nothing pending, an empty claim is not repeated before every batch: other
+  // runnable work (a manual run, a due wait, an expired lease) then waits at most CLAIM_PAUSE_MS.
+  let claimNotBefore = -Infinity;
+  async function takeWork(): Promise<number> {
+    const queueEmpty = clock.now().getTime() < claimNotBefore;
+    const claimed = queueEmpty ? { started: 0, asked: 0 } : await claimAndStartExecutions();
+    const events = await claimAndMatchEvents(queueEmpty || claimed.started < claimed.asked ? Infinity : 0);
+    if (events.left > 0 || events.processed === 0) claimNotBefore = -Infinity;
+    else if (!queueEmpty && claimed.started < claimed.asked) claimNotBefore = clock.now().getTime() + CLAIM_PAUSE_MS;
+    return claimed.started + events.processed;
   }
 
   let lastHeartbeat = -Infinity;
@@ -192,15 +235,14 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
         await store.heartbeat(Math.min(leaseMs, 10_000));
         lastHeartbeat = clock.now().getTime();
       }
-      const events = await claimAndMatchEvents();
-      const started = await claimAndStartExecutions();
-      if (events > 0 || started > 0) {
+      if ((await takeWork()) > 0) {
         idleSince = null;
         continue;
       }
       if (running.size > 0) {
-        // Wait for one execution to finish before claiming more.
-        await Promise.race(running.values());
+        // Wait for executions to finish before claiming more.
+        slotFreed = signal();
+        await slotFreed.promise;
         continue;
       }
       idleSince ??= clock.now().getTime();
@@ -224,7 +266,7 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
       }
       // Events committed just before the mark was cleared are ours to take: one last look.
       lastHeartbeat = -Infinity;
-      if ((await claimAndMatchEvents()) > 0 || (await claimAndStartExecutions()) > 0) continue;
+      if ((await takeWork()) > 0) continue;
       break;
     }
   } finally {
@@ -234,4 +276,11 @@ export async function drain(deps: DrainDeps, options: DrainOptions): Promise<Dra
     clearInterval(cancelPoll);
   }
   return report;
+}
+
+/** A promise with its resolve function. */
+function signal(): { promise: Promise<void>; resolve: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  return { promise, resolve };
 }

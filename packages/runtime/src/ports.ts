@@ -3,6 +3,7 @@
  * `src/postgres/store.ts` implements it; tests may implement it in memory.
  */
 import type { ExecutionOutcome, FlowDefinition, Store } from "../../engine/src/index.ts";
+import type { MatchResult } from "./matching.ts";
 
 /** A row change claimed from the outbox. */
 export interface ClaimedEvent {
@@ -68,6 +69,14 @@ export interface ClaimedExecution {
   leaseOwner: string;
 }
 
+/** What one batch of events became. */
+export interface ProcessedEvents {
+  events: number;
+  executionsCreated: number;
+  /** Executions created already leased to the caller, to run now. */
+  started: ClaimedExecution[];
+}
+
 /** What a draining invocation found when it tried to stop. */
 export type StopCheck = "clear" | "writers-pending";
 
@@ -75,20 +84,31 @@ export type StopCheck = "clear" | "writers-pending";
 export interface RuntimeStore {
   /** Marks an invocation as draining until now + `leaseMs` (writers then skip their kicks). */
   heartbeat(leaseMs: number): Promise<void>;
-  /** Claims up to `limit` unprocessed events, oldest first, skipping those another invocation holds. */
-  claimEvents(owner: string, limit: number): Promise<ClaimedEvent[]>;
-  /** Published versions of active flows listening to any of `tables`. */
-  listeningVersions(tables: string[]): Promise<ListeningVersion[]>;
-  /** Creates executions (idempotently per event × version) and marks the events processed, in one transaction. */
-  recordMatches(executions: NewExecution[], processedEventIds: string[], skipped: SkippedEvent[]): Promise<void>;
+  /**
+   * Claims up to `limit` unprocessed events, oldest first, skipping those another invocation holds, and records what
+   * `match` makes of them in the same transaction: the events processed, the skipped ones' reasons, and new
+   * executions (idempotently per event × version). Up to `start.limit` of those, of flows neither paused nor
+   * concurrency-limited, are created already leased to `owner` and returned to run.
+   */
+  processEvents(
+    owner: string,
+    limit: number,
+    match: (events: ClaimedEvent[], versions: ListeningVersion[]) => MatchResult,
+    start: { limit: number; leaseMs: number },
+  ): Promise<ProcessedEvents>;
   /** Claims runnable executions (pending, due waits, expired leases) with a lease. */
   claimExecutions(owner: string, limit: number, leaseMs: number): Promise<ClaimedExecution[]>;
   /** Which of these executions someone asked to cancel. */
   cancelRequested(executionIds: string[]): Promise<string[]>;
   /** Extends the lease of executions this owner runs; returns those it still holds. */
   renewLeases(owner: string, executionIds: string[], leaseMs: number): Promise<string[]>;
-  /** Persists an execution's outcome, only while this owner holds its lease. */
+  /**
+   * Persists an execution's outcome, only while this owner holds its lease, with any of its attempts the store has
+   * not written yet.
+   */
   saveOutcome(owner: string, executionId: string, outcome: ExecutionOutcome): Promise<void>;
+  /** Drops what the store holds for an execution that ends here without an outcome (its lease decides what next). */
+  releaseExecution(executionId: string): void;
   /**
    * The executor's Store for one claimed execution. `isCancelRequested`, when given, answers cancellation checks
    * from what the caller already polls instead of a query per step.

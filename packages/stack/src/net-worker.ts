@@ -34,13 +34,17 @@ export function startNetWorker(databaseUrl: string, options: NetWorkerOptions = 
   const batchSize = options.batchSize ?? 100;
   const maxInFlight = options.maxInFlight ?? 64;
   const dropRate = options.dropRate ?? 0;
+  // Drops are spread evenly, the first request included (1st, 1 + 1/rate-th, …), not drawn at random: a run with few
+  // requests still loses its share, so a fault run cannot pass without the fault by chance.
+  let dropCredit = 1 - dropRate;
   const sql = postgres(databaseUrl, { max: 2, onnotice: () => {} });
   const inFlight = new Set<Promise<void>>();
   let running = true;
 
   async function deliver(request: QueuedRequest): Promise<void> {
     let outcome: { status: number | null; type: string | null; headers: unknown; content: string | null; timedOut: boolean; error: string | null };
-    if (dropRate > 0 && Math.random() < dropRate) {
+    if (dropRate > 0 && (dropCredit += dropRate) >= 1) {
+      dropCredit -= 1;
       outcome = { status: null, type: null, headers: null, content: null, timedOut: false, error: "dropped by the local stack (simulated network loss)" };
     } else {
       try {

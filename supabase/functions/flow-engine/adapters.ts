@@ -11,6 +11,7 @@ import {
   createRegistry,
   FlowError,
   type FunctionInvoker,
+  type HttpPort,
   systemClock,
   validateParameters,
   validationError,
@@ -51,7 +52,7 @@ export function createDeps(env: (name: string) => string | undefined): HandlerDe
       },
     }
     : undefined;
-  const http = createFetchHttp({
+  const unlimited = createFetchHttp({
     // Local development and tests call servers on this machine; hosted deployments keep the guard on.
     allowPrivateNetworks: env("FLOWS_ALLOW_PRIVATE_NETWORKS") === "true",
     async resolveHost(hostname) {
@@ -59,6 +60,8 @@ export function createDeps(env: (name: string) => string | undefined): HandlerDe
       return [...(v4.status === "fulfilled" ? v4.value : []), ...(v6.status === "fulfilled" ? v6.value : [])];
     },
   });
+  // Each request in flight holds a connection and its buffers: the process's largest use of memory under load.
+  const http = { ...unlimited, fetch: limitInFlight(unlimited.fetch, Number(env("FLOWS_HTTP_CONCURRENCY") ?? 32)) };
   const budgetMs = Number(env("FLOWS_DRAIN_BUDGET_MS") ?? 90_000);
   // Token buckets live in Postgres so a destination's limit holds across concurrent invocations.
   const rateLimiter = createPostgresRateLimiter(sql);
@@ -69,7 +72,7 @@ export function createDeps(env: (name: string) => string | undefined): HandlerDe
     async drain(): Promise<DrainReport> {
       const report = await drain(
         { store, registry, ports: { clock: systemClock, http, secrets: createVaultSecrets(sql), logger: consoleLogger, functions, rateLimiter } },
-        { owner, budgetMs, concurrency: Number(env("FLOWS_CONCURRENCY") ?? 16), leaseMs: Number(env("FLOWS_LEASE_MS") ?? 30_000) },
+        { owner, budgetMs, concurrency: Number(env("FLOWS_CONCURRENCY") ?? 256), leaseMs: Number(env("FLOWS_LEASE_MS") ?? 30_000) },
       );
       // Out of budget with work left: ask for a fresh invocation rather than run into the platform's limit.
       if (report.moreWork) await sql`select flows.request_drain(true)`;
@@ -84,5 +87,40 @@ export function createDeps(env: (name: string) => string | undefined): HandlerDe
         const issues = validateParameters(definition.parameters, input);
         if (issues.length > 0) throw validationError(issues, "PARAMETERS_INVALID");
       }),
+  };
+}
+
+/**
+ * Lets at most `max` requests be in flight; the others wait in order (a waiting request whose signal aborts leaves
+ * the queue). A freed slot passes straight to the next waiter, so the limit holds exactly.
+ */
+export function limitInFlight(send: HttpPort["fetch"], max: number): HttpPort["fetch"] {
+  let active = 0;
+  const waiting: (() => void)[] = [];
+  return async (url, init) => {
+    if (active < max) active++;
+    else {
+      await new Promise<void>((resolve, reject) => {
+        const signal = init.signal;
+        if (signal?.aborted) return reject(signal.reason);
+        const onAbort = () => {
+          waiting.splice(waiting.indexOf(go), 1);
+          reject(signal!.reason);
+        };
+        const go = () => {
+          signal?.removeEventListener("abort", onAbort);
+          resolve();
+        };
+        signal?.addEventListener("abort", onAbort, { once: true });
+        waiting.push(go);
+      });
+    }
+    try {
+      return await send(url, init);
+    } finally {
+      const next = waiting.shift();
+      if (next) next();
+      else active--;
+    }
   };
 }

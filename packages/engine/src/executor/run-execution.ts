@@ -15,12 +15,12 @@ import { prefixIssue, validationError } from "../definition/validate.ts";
 import { FlowError, type SerializedFlowError, serializeError, toFlowError } from "../errors.ts";
 import { bucketFor, localRateLimiterFor, type RateLimitRequest } from "../flow-control/rate-limit.ts";
 import type { AttemptFinish, AttemptRecord, EnginePorts, StepLog } from "../ports.ts";
-import { sha256Hex } from "../runners/http-client.ts";
 import type { RunnerRegistry } from "../runners/registry.ts";
 import type { StepContext, StepEvent, StepResult, StepRunner, SuspendedAttempt } from "../runners/types.ts";
 import { forEachString, hasPlaceholder, parseTemplate, TEMPLATE_ROOTS } from "../templates/parse.ts";
 import { createRedactor, type Redactor } from "../templates/redact.ts";
 import { DEFAULT_MAX_RENDER_BYTES, renderTemplates, type StepState, type TemplateScope } from "../templates/render.ts";
+import { idempotencyKey as idempotencyKeyFor } from "./idempotency-key.ts";
 import { decideRetry, resolveRetrySettings, resolveTimeoutMs } from "./retry-policy.ts";
 
 /** The execution to run, as the caller loaded it. */
@@ -217,7 +217,7 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
     const runner = registry.require(step.type);
     const settings = resolveRetrySettings(step, definition.defaults?.retry);
     const timeoutMs = resolveTimeoutMs(step, definition.defaults?.timeout, options.defaultTimeoutMs);
-    const idempotencyKey = await sha256Hex(`${execution.id}:${step.id}`);
+    const idempotencyKey = idempotencyKeyFor(execution.id, step.id);
     const location = `${list.path}[${position}].config`;
 
     for (let attempt = firstAttempt; ; attempt++) {
@@ -584,17 +584,27 @@ async function executeWithTimeout(
   outer: AbortSignal,
   stepId: string,
 ): Promise<StepResult> {
-  const timer = base.clock.timeout(timeoutMs, new FlowError("TIMEOUT", `Step ${stepId} timed out after ${timeoutMs} ms`));
-  const signal = AbortSignal.any([outer, timer.signal]);
+  // One controller per attempt, aborted by the timer or the execution's signal. Cheaper than AbortSignal.any, and
+  // the timeout's error (an Error captures a stack) is only built when the timer fires.
+  const attempt = new AbortController();
+  const timer = base.clock.timeout(timeoutMs, null);
+  timer.signal.addEventListener("abort", () => {
+    attempt.abort(new FlowError("TIMEOUT", `Step ${stepId} timed out after ${timeoutMs} ms`));
+  }, { once: true });
+  const onOuterAbort = () => attempt.abort(outer.reason);
+  if (outer.aborted) onOuterAbort();
+  else outer.addEventListener("abort", onOuterAbort, { once: true });
+  const signal = attempt.signal;
   const context: StepContext = { ...base, signal };
   try {
     const work = suspended !== undefined && runner.resume !== undefined ? runner.resume(suspended, context) : runner.execute(config, context);
     return await raceAbort(work, signal);
   } catch (error) {
-    if (timer.signal.aborted && !outer.aborted) throw timer.signal.reason;
+    if (timer.signal.aborted && !outer.aborted) throw signal.reason;
     throw error;
   } finally {
     timer.clear();
+    outer.removeEventListener("abort", onOuterAbort);
     if (runner.cleanup !== undefined) {
       try {
         await runner.cleanup(context);

@@ -30,6 +30,7 @@ import type {
   SkippedEvent,
   StopCheck,
 } from "../ports.ts";
+import { GroupCommit } from "../group-commit.ts";
 
 type Sql = postgres.Sql;
 type Json = postgres.JSONValue;
@@ -59,6 +60,9 @@ function json(sql: Pick<Sql, "json">, value: unknown) {
 
 /** The Postgres implementation of the runtime's and the executor's stores. */
 export function createPostgresStore(sql: Sql): RuntimeStore {
+  const writes = createEngineWrites(sql);
+  // Per execution in flight: attempts of steps without side effects, done but not written yet.
+  const unwritten = new Map<string, AttemptRow[]>();
   return {
     async heartbeat(leaseMs) {
       // Skipped when a writer holds the row (it is kicking): never queue behind an application's transaction.
@@ -68,69 +72,94 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
          where engine_state_id = (select engine_state_id from flows.engine_state for update skip locked)`;
     },
 
-    async claimEvents(owner, limit) {
-      const rows = await sql`
-        update flows.events e
-           set claimed_at = now(), claimed_by = ${owner}
-         where e.event_id in (
-           select event_id from flows.events
-            where processed_at is null and (claimed_at is null or claimed_at < now() - interval '60 seconds')
-            order by event_id
-            limit ${limit}
-            for update skip locked)
-        returning e.event_id::text as event_id, e.source_schema, e.source_table, e.operation, e.new_row, e.old_row,
-                  e.row_key, e.causation_depth`;
-      return rows
-        .map((r): ClaimedEvent => ({
-          eventId: r.event_id,
-          table: `${r.source_schema}.${r.source_table}`,
-          operation: r.operation,
-          newRow: r.new_row,
-          oldRow: r.old_row,
-          rowKey: r.row_key,
-          causationDepth: r.causation_depth,
-        }))
-        .sort((a, b) => Number(BigInt(a.eventId) - BigInt(b.eventId)));
-    },
-
-    async listeningVersions(tables) {
-      const rows = await sql`
-        select v.version_id, v.flow_id, v.tenant_id, v.trigger_table, v.trigger_events, v.definition
-          from flows.versions v
-          join flows.flows f on f.flow_id = v.flow_id
-         where v.status = 'published' and f.is_active and v.trigger_type = 'row_change'
-           and v.trigger_table = any(${sql.array(tables)}::text[])`;
-      return rows.map((r): ListeningVersion => ({
-        versionId: r.version_id,
-        flowId: r.flow_id,
-        tenantId: r.tenant_id,
-        table: r.trigger_table,
-        events: r.trigger_events,
-        ...parseDefinition(r.version_id, r.definition),
-      }));
-    },
-
-    async recordMatches(executions: NewExecution[], processedEventIds: string[], skipped: SkippedEvent[]) {
-      await sql.begin(async (tx) => {
-        if (executions.length > 0) {
-          await tx`
-            insert into flows.executions (tenant_id, flow_id, version_id, trigger_type, event_id, subject, status)
-            select t, f, v, 'row_change', e, s, 'pending'
-              from unnest(${tx.array(executions.map((x) => x.tenantId))}::uuid[],
-                          ${tx.array(executions.map((x) => x.flowId))}::uuid[],
-                          ${tx.array(executions.map((x) => x.versionId))}::uuid[],
-                          ${tx.array(executions.map((x) => x.eventId))}::bigint[],
-                          ${tx.array(executions.map((x) => x.subject ?? ""))}::text[]) as m(t, f, v, e, s)
-            on conflict (event_id, version_id) do nothing`;
-        }
-        for (const skip of skipped) {
+    async processEvents(owner, limit, match, start) {
+      // One transaction from the claim to the executions it creates: events are marked processed as they are
+      // claimed (one update per event, not two), and a failure anywhere rolls the batch back into the outbox.
+      return await sql.begin(async (tx) => {
+        const rows = await tx`
+          update flows.events e
+             set claimed_at = now(), claimed_by = ${owner}, processed_at = now()
+           where e.event_id in (
+             select event_id from flows.events
+              where processed_at is null and (claimed_at is null or claimed_at < now() - interval '60 seconds')
+              order by event_id
+              limit ${limit}
+              for update skip locked)
+          returning e.event_id::text as event_id, e.source_schema, e.source_table, e.operation, e.new_row, e.old_row,
+                    e.row_key, e.causation_depth`;
+        if (rows.length === 0) return { events: 0, executionsCreated: 0, started: [] };
+        const events = rows
+          .map((r): ClaimedEvent => ({
+            eventId: r.event_id,
+            table: `${r.source_schema}.${r.source_table}`,
+            operation: r.operation,
+            newRow: r.new_row,
+            oldRow: r.old_row,
+            rowKey: r.row_key,
+            causationDepth: r.causation_depth,
+          }))
+          .sort((a, b) => Number(BigInt(a.eventId) - BigInt(b.eventId)));
+        const versionRows = await tx`
+          select v.version_id, v.flow_id, v.tenant_id, v.trigger_table, v.trigger_events, v.definition,
+                 not f.is_paused and f.max_concurrency is null as starts_at_once
+            from flows.versions v
+            join flows.flows f on f.flow_id = v.flow_id
+           where v.status = 'published' and f.is_active and v.trigger_type = 'row_change'
+             and v.trigger_table = any(${tx.array([...new Set(events.map((e) => e.table))])}::text[])`;
+        const versions = versionRows.map((r): ListeningVersion => ({
+          versionId: r.version_id,
+          flowId: r.flow_id,
+          tenantId: r.tenant_id,
+          table: r.trigger_table,
+          events: r.trigger_events,
+          ...parseDefinition(r.version_id, r.definition),
+        }));
+        const matches = match(events, versions);
+        for (const skip of matches.skipped) {
           await tx`update flows.events set error_message = ${skip.reason} where event_id = ${skip.eventId}::bigint`;
         }
-        if (processedEventIds.length > 0) {
-          await tx`
-            update flows.events set processed_at = now()
-             where event_id = any(${tx.array(processedEventIds)}::bigint[])`;
-        }
+        if (matches.executions.length === 0) return { events: events.length, executionsCreated: 0, started: [] };
+        // Executions of flows that are neither paused nor limited start at once, up to the free slots, in row order:
+        // created already leased to this invocation, they skip a round trip and an update of the claim.
+        const startsAtOnce = new Set(versionRows.filter((r) => r.starts_at_once).map((r) => r.version_id as string));
+        let slots = start.limit;
+        const starts = matches.executions.map((x) => slots > 0 && startsAtOnce.has(x.versionId) && slots-- > 0);
+        const created = await tx`
+          insert into flows.executions (tenant_id, flow_id, version_id, trigger_type, event_id, subject, status,
+                                        lease_owner, lease_expires_at, started_at, attempt_count)
+          select t, f, v, 'row_change', e, s, case when r then 'running' else 'pending' end,
+                 case when r then ${owner} end,
+                 case when r then now() + make_interval(secs => ${start.leaseMs / 1000}) end,
+                 case when r then now() end, case when r then 1 else 0 end
+            from unnest(${tx.array(matches.executions.map((x) => x.tenantId))}::uuid[],
+                        ${tx.array(matches.executions.map((x) => x.flowId))}::uuid[],
+                        ${tx.array(matches.executions.map((x) => x.versionId))}::uuid[],
+                        ${tx.array(matches.executions.map((x) => x.eventId))}::bigint[],
+                        ${tx.array(matches.executions.map((x) => x.subject ?? ""))}::text[],
+                        ${tx.array(starts)}::boolean[]) as m(t, f, v, e, s, r)
+          on conflict (event_id, version_id) do nothing
+          returning execution_id, event_id::text as event_id, version_id, status`;
+        const eventsById = new Map(events.map((e) => [e.eventId, e]));
+        const versionsById = new Map(versions.map((v) => [v.versionId, v]));
+        const started = created.filter((r) => r.status === "running").map((r): ClaimedExecution => {
+          const event = eventsById.get(r.event_id)!;
+          const version = versionsById.get(r.version_id)!;
+          return {
+            executionId: r.execution_id,
+            tenantId: version.tenantId,
+            flowId: version.flowId,
+            versionId: version.versionId,
+            triggerType: "row_change",
+            ...(version.definition ? { definition: version.definition } : { error: version.error }),
+            input: {},
+            event: { op: event.operation, table: event.table, row: event.newRow ?? event.oldRow, old: event.oldRow },
+            causationDepth: event.causationDepth,
+            cancelRequested: false,
+            fresh: true,
+            leaseOwner: owner,
+          };
+        });
+        return { events: events.length, executionsCreated: created.length, started };
       });
     },
 
@@ -180,36 +209,50 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
     },
 
     async renewLeases(owner, executionIds, leaseMs) {
+      // Rows locked in key order, as flows.record_engine_writes writes outcomes: the two never deadlock.
       const rows = await sql`
-        update flows.executions set lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
-         where execution_id = any(${sql.array(executionIds)}::uuid[]) and lease_owner = ${owner} and status = 'running'
-        returning execution_id`;
+        update flows.executions x set lease_expires_at = now() + make_interval(secs => ${leaseMs / 1000})
+          from (select execution_id from flows.executions
+                 where execution_id = any(${sql.array(executionIds)}::uuid[]) and lease_owner = ${owner} and status = 'running'
+                 order by execution_id
+                 for no key update) held
+         where x.execution_id = held.execution_id
+        returning x.execution_id`;
       return rows.map((r) => r.execution_id as string);
     },
 
     async saveOutcome(owner, executionId, outcome: ExecutionOutcome) {
-      const terminal = outcome.status !== "waiting";
       const error = outcome.status === "failed"
         ? outcome.error
         : outcome.status === "cancelled"
         ? { code: "CANCELLED", message: "Cancelled on request" }
         : null;
-      await sql`
-        update flows.executions
-           set status = ${outcome.status},
-               result = ${outcome.status === "completed" ? json(sql, outcome.result) : null},
-               error_code = ${error?.code ?? null},
-               error_message = ${error?.message ?? null},
-               resume_at = ${outcome.status === "waiting" ? outcome.resumeAt : null},
-               current_step_id = ${"stepId" in outcome ? outcome.stepId ?? null : null},
-               lease_owner = null, lease_expires_at = null,
-               finished_at = ${terminal ? sql`now()` : null},
-               updated_at = now()
-         where execution_id = ${executionId} and lease_owner = ${owner} and status = 'running'`;
+      // Attempts of steps without side effects that are still in memory go with the outcome, in its transaction.
+      const attempts = unwritten.get(executionId) ?? [];
+      unwritten.delete(executionId);
+      await writes.submit({
+        attempts,
+        outcome: {
+          owner,
+          execution_id: executionId,
+          status: outcome.status,
+          result: outcome.status === "completed" ? outcome.result ?? null : null,
+          error_code: error?.code ?? null,
+          error_message: error?.message ?? null,
+          resume_at: outcome.status === "waiting" ? outcome.resumeAt : null,
+          current_step_id: "stepId" in outcome ? outcome.stepId ?? null : null,
+        },
+      });
+    },
+
+    releaseExecution(executionId) {
+      unwritten.delete(executionId);
     },
 
     storeFor(execution, isCancelRequested) {
-      return createExecutionStore(sql, execution, isCancelRequested);
+      const attempts: AttemptRow[] = [];
+      unwritten.set(execution.executionId, attempts);
+      return createExecutionStore(sql, writes, execution, attempts, isCancelRequested);
     },
 
     async nextResumeAt() {
@@ -249,15 +292,137 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
   };
 }
 
+/**
+ * Step types with no effect outside the execution: their attempts are written once, when done, together with the
+ * execution's next write. Lost in a crash, such an attempt simply runs again. Every other step type's attempt is
+ * written as started before its runner is called, so a step with side effects never runs twice unrecorded.
+ */
+const STEPS_WITHOUT_SIDE_EFFECTS = new Set(["log", "transform", "condition"]);
+
+/** A row of flows.execution_steps as flows.record_engine_writes takes it. */
+interface AttemptRow {
+  owner: string;
+  execution_id: string;
+  tenant_id: string;
+  step_id: string;
+  step_type: string;
+  status: string;
+  attempt: number;
+  input: unknown;
+  output?: unknown;
+  branch?: unknown;
+  error?: unknown;
+  error_code?: string | null;
+  error_message?: string | null;
+  logs?: unknown;
+  resume_at?: Date | null;
+  continued?: boolean;
+  started_at: Date;
+  finished_at?: Date | null;
+  duration_ms?: number | null;
+}
+
+/** The end of an attempt whose start is written. */
+interface FinishRow {
+  owner: string;
+  execution_id: string;
+  step_attempt_id: string;
+  status: string;
+  output: unknown;
+  branch: unknown;
+  error: unknown;
+  error_code: string | null;
+  error_message: string | null;
+  logs: unknown;
+  resume_at: Date | null;
+  continued: boolean;
+  finished_at: Date;
+  duration_ms: number;
+}
+
+/** An execution's outcome. */
+interface OutcomeRow {
+  owner: string;
+  execution_id: string;
+  status: string;
+  result: unknown;
+  error_code: string | null;
+  error_message: string | null;
+  resume_at: Date | null;
+  current_step_id: string | null;
+}
+
+/** One execution's writes of one moment: always written together, in one transaction. */
+interface EngineWrite {
+  attempts: AttemptRow[];
+  finish?: FinishRow;
+  outcome?: OutcomeRow;
+}
+
+/** Which of an {@link EngineWrite}'s rows the lease let through. */
+interface EngineWriteResult {
+  /** Written attempts' ids, by `step_id:attempt`. */
+  attemptIds: Map<string, string>;
+  finished: boolean;
+  outcomeSaved: boolean;
+}
+
+/** Attempt writes and outcomes of every execution in flight, sent to flows.record_engine_writes in batches. */
+function createEngineWrites(sql: Sql): GroupCommit<EngineWrite, EngineWriteResult> {
+  return new GroupCommit(async (batch) => {
+    const payload = {
+      attempts: batch.flatMap((w) => w.attempts),
+      finishes: batch.flatMap((w) => (w.finish ? [w.finish] : [])),
+      // In key order, as lease renewals lock: see flows.record_engine_writes.
+      outcomes: batch.flatMap((w) => (w.outcome ? [w.outcome] : [])).sort((a, b) => (a.execution_id < b.execution_id ? -1 : 1)),
+    };
+    const rows = await sql`
+      select write_kind, execution_id, step_id, attempt, step_attempt_id::text as step_attempt_id
+        from flows.record_engine_writes(${sql.json(payload as unknown as Json)})`;
+    const attempts = new Map<string, Map<string, string>>();
+    const finished = new Set<string>();
+    const saved = new Set<string>();
+    for (const row of rows) {
+      if (row.write_kind === "attempt") {
+        const ids = attempts.get(row.execution_id) ?? new Map<string, string>();
+        ids.set(`${row.step_id}:${row.attempt}`, row.step_attempt_id);
+        attempts.set(row.execution_id, ids);
+      } else if (row.write_kind === "finish") finished.add(row.step_attempt_id);
+      else saved.add(row.execution_id);
+    }
+    return batch.map((w): EngineWriteResult => {
+      const executionId = w.outcome?.execution_id ?? w.finish?.execution_id ?? w.attempts[0]?.execution_id ?? "";
+      return {
+        attemptIds: attempts.get(executionId) ?? new Map(),
+        finished: w.finish !== undefined && finished.has(w.finish.step_attempt_id),
+        outcomeSaved: saved.has(executionId),
+      };
+    });
+  }, { maxInFlight: 2 });
+}
+
 /** The error an invocation gets when another one has taken its execution over (its lease expired). */
 function leaseLost(executionId: string): FlowError {
   return new FlowError("STORE_ERROR", `execution ${executionId}: the lease was lost to another invocation; stopping here`);
 }
 
-/** The executor's Store for one execution: its attempts, its cancellation flag, and row updates it causes. */
-function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?: () => boolean): Store {
+/**
+ * The executor's Store for one execution: its attempts, its cancellation flag, and row updates it causes.
+ * `unwritten` holds its attempts of steps without side effects until its next write (see STEPS_WITHOUT_SIDE_EFFECTS).
+ */
+function createExecutionStore(
+  sql: Sql,
+  writes: GroupCommit<EngineWrite, EngineWriteResult>,
+  execution: ClaimedExecution,
+  unwritten: AttemptRow[],
+  cancelled?: () => boolean,
+): Store {
   const stepTypes = new Map(listSteps(execution.definition?.steps ?? []).map(({ step }) => [step.id, step.type]));
+  // Attempts started in memory only, by their local id, until they finish.
+  const localStarts = new Map<string, AttemptRow>();
+  let localIds = 0;
   let fresh = execution.fresh;
+  const owner = execution.leaseOwner;
   return {
     async loadCheckpoint(executionId) {
       if (fresh) {
@@ -285,29 +450,56 @@ function createExecutionStore(sql: Sql, execution: ClaimedExecution, cancelled?:
     },
 
     async startAttempt(start: AttemptStart) {
-      // Fenced by the lease: an invocation that lost the execution to another records nothing and stops here.
-      const [row] = await sql`
-        insert into flows.execution_steps (execution_id, tenant_id, step_id, step_type, status, attempt, input, started_at)
-        select ${start.executionId}, ${execution.tenantId}, ${start.stepId}, ${stepTypes.get(start.stepId) ?? "unknown"},
-               'running', ${start.attempt}, ${json(sql, start.input)}, ${start.startedAt}
-         where exists (select 1 from flows.executions
-                        where execution_id = ${start.executionId} and lease_owner = ${execution.leaseOwner} and status = 'running')
-        returning step_attempt_id::text as attempt_id`;
-      if (!row) throw leaseLost(start.executionId);
-      return row.attempt_id;
+      const stepType = stepTypes.get(start.stepId) ?? "unknown";
+      const row: AttemptRow = {
+        owner,
+        execution_id: start.executionId,
+        tenant_id: execution.tenantId,
+        step_id: start.stepId,
+        step_type: stepType,
+        status: "running",
+        attempt: start.attempt,
+        input: start.input ?? null,
+        started_at: start.startedAt,
+      };
+      if (STEPS_WITHOUT_SIDE_EFFECTS.has(stepType)) {
+        const localId = `local:${++localIds}`;
+        localStarts.set(localId, row);
+        return localId;
+      }
+      // Written before the runner is called, with the attempts still in memory. Fenced by the lease: an invocation
+      // that lost the execution to another records nothing and stops here.
+      const result = await writes.submit({ attempts: [...unwritten.splice(0), row] });
+      const attemptId = result.attemptIds.get(`${row.step_id}:${row.attempt}`);
+      if (attemptId === undefined) throw leaseLost(start.executionId);
+      return attemptId;
     },
 
     async finishAttempt(attemptId: string, finish: AttemptFinish) {
-      const result = await sql`
-        update flows.execution_steps
-           set status = ${finish.status}, finished_at = ${finish.finishedAt}, duration_ms = ${Math.max(0, Math.round(finish.durationMs))},
-               output = ${json(sql, finish.output)}, branch = ${json(sql, finish.branch)}, error = ${json(sql, finish.error)},
-               error_code = ${finish.error?.code ?? null}, error_message = ${finish.error?.message ?? null},
-               logs = ${json(sql, finish.logs)}, resume_at = ${finish.resumeAt ?? null}, continued = ${finish.continued ?? false}
-         where step_attempt_id = ${attemptId}::bigint
-           and exists (select 1 from flows.executions
-                        where execution_id = ${execution.executionId} and lease_owner = ${execution.leaseOwner} and status = 'running')`;
-      if (result.count === 0) throw leaseLost(execution.executionId);
+      const end = {
+        status: finish.status,
+        output: finish.output ?? null,
+        branch: finish.branch ?? null,
+        error: finish.error ?? null,
+        error_code: finish.error?.code ?? null,
+        error_message: finish.error?.message ?? null,
+        logs: finish.logs ?? null,
+        resume_at: finish.resumeAt ?? null,
+        continued: finish.continued ?? false,
+        finished_at: finish.finishedAt,
+        duration_ms: Math.max(0, Math.round(finish.durationMs)),
+      };
+      const started = localStarts.get(attemptId);
+      if (started) {
+        localStarts.delete(attemptId);
+        unwritten.push({ ...started, ...end });
+        return;
+      }
+      const result = await writes.submit({
+        attempts: unwritten.splice(0),
+        finish: { owner, execution_id: execution.executionId, step_attempt_id: attemptId, ...end },
+      });
+      if (!result.finished) throw leaseLost(execution.executionId);
     },
 
     async isCancelRequested(executionId) {
