@@ -211,7 +211,10 @@ export interface StepPlace {
 }
 
 /** Every step of a definition, parallel steps followed by their branches' steps, with where each sits. */
-export function listSteps(steps: readonly FlowStep[]): Array<{ step: FlowStep | LeafStep; place: StepPlace }> {
+export function listSteps(steps: readonly FlowStep[]): ReadonlyArray<{ step: FlowStep | LeafStep; place: StepPlace }> {
+  // Called for every execution of a version, whose parsed definition the runtime keeps: listed once per steps array.
+  const cached = listedSteps.get(steps);
+  if (cached !== undefined) return cached;
   const list: Array<{ step: FlowStep | LeafStep; place: StepPlace }> = [];
   steps.forEach((step, top) => {
     list.push({ step, place: { top, index: top, path: ["steps", top] } });
@@ -222,8 +225,11 @@ export function listSteps(steps: readonly FlowStep[]): Array<{ step: FlowStep | 
       });
     });
   });
+  listedSteps.set(steps, list);
   return list;
 }
+
+const listedSteps = new WeakMap<readonly FlowStep[], ReadonlyArray<{ step: FlowStep | LeafStep; place: StepPlace }>>();
 
 /** True when the step at `earlier` has finished before the step at `later` starts, on every path. */
 function runsBefore(earlier: StepPlace, later: StepPlace): boolean {

@@ -79,6 +79,14 @@ type StepEnd =
   | { kind: "outcome"; outcome: ExecutionOutcome }
   | { kind: "halted" };
 
+/** An attempt whose start is recorded: its rendered config, or the error rendering it gave. */
+interface BegunAttempt {
+  attemptId: string;
+  startedAt: Date;
+  config: unknown;
+  error: FlowError | undefined;
+}
+
 /** How a walk over a list of steps ended: all done, an outcome for the execution, or stopped because a sibling failed. */
 type SequenceEnd = { kind: "done" } | { kind: "outcome"; outcome: ExecutionOutcome } | { kind: "halted" };
 
@@ -211,6 +219,48 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
     }
   }
 
+  // Renders and checks a new attempt's config, takes a rate-limit token, and records the attempt's start (before any
+  // side effect). A config that does not render is recorded as the attempt's error, not thrown.
+  async function beginAttempt(step: LeafStep, runner: StepRunner, location: string, attempt: number): Promise<BegunAttempt | StepEnd> {
+    let startedAt = clock.now();
+    let config: unknown;
+    let renderedInput: unknown = null;
+    let error: FlowError | undefined;
+    try {
+      const rendered = renderTemplates(step.config, scope, {
+        aliases: definition.aliases ?? {},
+        maxBytes: options.maxRenderBytes ?? DEFAULT_MAX_RENDER_BYTES,
+        location,
+        ...(runner.rawConfigKeys === undefined ? {} : { skipKeys: runner.rawConfigKeys }),
+      });
+      renderedInput = rendered.redacted;
+      const checked = runner.validateConfig(rendered.value);
+      if (checked.valid) config = checked.config;
+      else error = validationError(checked.errors.map((issue) => prefixIssue(location, issue)), "CONFIG_INVALID");
+    } catch (caught) {
+      error = toFlowError(caught);
+    }
+    if (error === undefined && runner.rateLimit !== undefined) {
+      let gate: RateGate = { kind: "taken" };
+      try {
+        const request = runner.rateLimit(config);
+        if (request !== null) gate = await takeRateToken(request, step.id);
+      } catch (caught) {
+        // The limiter itself failed (its database is unreachable, say): this attempt fails with that error.
+        error = toFlowError(caught);
+      }
+      if (gate.kind === "cancelled") return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
+      if (gate.kind === "suspend") {
+        return { kind: "outcome", outcome: { status: "waiting", resumeAt: gate.resumeAt, reason: "rate_limit", stepId: step.id, attempt } };
+      }
+      // The attempt starts when its request can go, not when it began waiting for a token.
+      startedAt = clock.now();
+    }
+    const attemptId = await store.startAttempt({ executionId: execution.id, stepId: step.id, attempt, startedAt, input: renderedInput });
+    attemptsThisInvocation++;
+    return { attemptId, startedAt, config, error };
+  }
+
   // Runs attempts of one unfinished step until it completes, fails for good, or the execution must pause. With
   // `resumeFrom`, the first attempt is that suspended one, continued through the runner's `resume`.
   async function runStep(step: LeafStep, position: number, list: StepList, firstAttempt: number, resumeFrom?: AttemptRecord): Promise<StepEnd> {
@@ -225,47 +275,16 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
       // A sibling branch failed: no further attempt (the failed one keeps its pending retry on record).
       if (attempt > firstAttempt && list.halt?.stopped) return { kind: "halted" };
       const resuming = attempt === firstAttempt ? resumeFrom : undefined;
-      let startedAt = resuming?.startedAt ?? clock.now();
-      let config: unknown;
-      let renderedInput: unknown = null;
-      let error: FlowError | undefined;
-      let attemptId: string;
+      let begun: BegunAttempt;
       if (resuming !== undefined) {
-        attemptId = resuming.attemptId;
+        begun = { attemptId: resuming.attemptId, startedAt: resuming.startedAt, config: undefined, error: undefined };
       } else {
-        try {
-          const rendered = renderTemplates(step.config, scope, {
-            aliases: definition.aliases ?? {},
-            maxBytes: options.maxRenderBytes ?? DEFAULT_MAX_RENDER_BYTES,
-            location,
-            ...(runner.rawConfigKeys === undefined ? {} : { skipKeys: runner.rawConfigKeys }),
-          });
-          renderedInput = rendered.redacted;
-          const checked = runner.validateConfig(rendered.value);
-          if (checked.valid) config = checked.config;
-          else error = validationError(checked.errors.map((issue) => prefixIssue(location, issue)), "CONFIG_INVALID");
-        } catch (caught) {
-          error = toFlowError(caught);
-        }
-        if (error === undefined && runner.rateLimit !== undefined) {
-          let gate: RateGate = { kind: "taken" };
-          try {
-            const request = runner.rateLimit(config);
-            if (request !== null) gate = await takeRateToken(request, step.id);
-          } catch (caught) {
-            // The limiter itself failed (its database is unreachable, say): this attempt fails with that error.
-            error = toFlowError(caught);
-          }
-          if (gate.kind === "cancelled") return { kind: "outcome", outcome: { status: "cancelled", stepId: step.id } };
-          if (gate.kind === "suspend") {
-            return { kind: "outcome", outcome: { status: "waiting", resumeAt: gate.resumeAt, reason: "rate_limit", stepId: step.id, attempt } };
-          }
-          // The attempt starts when its request can go, not when it began waiting for a token.
-          startedAt = clock.now();
-        }
-        attemptId = await store.startAttempt({ executionId: execution.id, stepId: step.id, attempt, startedAt, input: renderedInput });
-        attemptsThisInvocation++;
+        const next = await beginAttempt(step, runner, location, attempt);
+        if ("kind" in next) return next;
+        begun = next;
       }
+      const { attemptId, startedAt, config } = begun;
+      let error = begun.error;
 
       let result: StepResult | undefined;
       if (error === undefined) {
@@ -400,7 +419,7 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
       return { kind: "done", state: { status: "completed", output: last.output }, ...(last.branch ? { next: last.branch.next } : {}) };
     }
     if (last?.status === "failed" && !last.resumeAt) {
-      const error = last.error ?? serializeError(new FlowError("UNEXPECTED_ERROR", "Attempt failed without an error"));
+      const error = recordedError(last);
       if (last.continued) return { kind: "done", state: { status: "failed", error } };
       return { kind: "outcome", outcome: { status: "failed", error, stepId: step.id } };
     }
@@ -466,7 +485,7 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
     }
     if (last?.status === "failed") {
       restoreBranchStates(step);
-      const error = last.error ?? serializeError(new FlowError("UNEXPECTED_ERROR", "Attempt failed without an error"));
+      const error = recordedError(last);
       if (last.continued) return { kind: "done", state: { status: "failed", error } };
       return { kind: "outcome", outcome: { status: "failed", error, stepId: step.id } };
     }
@@ -571,6 +590,11 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
   const outputs: Record<string, unknown> = {};
   for (const [stepId, state] of Object.entries(states)) if (state.status === "completed") outputs[stepId] = state.output;
   return { status: "completed", result: { outputs } };
+}
+
+// The error a failed attempt recorded (an attempt stored without one is reported as such, not as a success).
+function recordedError(attempt: AttemptRecord): SerializedFlowError {
+  return attempt.error ?? serializeError(new FlowError("UNEXPECTED_ERROR", "Attempt failed without an error"));
 }
 
 // Runs one attempt under a timeout. The race guarantees the timeout even for a runner that ignores
