@@ -405,21 +405,36 @@ comment on function flows.start_sub_flow(uuid, text, text, integer, text, jsonb)
   'Errors: FL005 parent not running under p_owner''s lease; FL002 unknown flow or no published version; FL007 '
   'inactive, not a manual or webhook flow, input not matching its parameters, or too many nested sub-flows.';
 
+-- How a sub-flow is stopped, whoever stops it: pending and waiting executions are cancelled at once (nothing runs
+-- them); a running one is asked to stop and the engine running it does so at its next check.
+create function flows.stop_sub_flows(p_execution_ids uuid[], p_requested_at timestamptz, p_requested_by uuid,
+                                     p_message text) returns void
+language sql
+volatile
+set search_path = ''
+as $$
+  update flows.executions as e
+     set cancel_requested_at = coalesce(e.cancel_requested_at, p_requested_at),
+         cancel_requested_by = coalesce(e.cancel_requested_by, p_requested_by),
+         status = case when e.status in ('pending', 'waiting') then 'cancelled' else e.status end,
+         error_code = case when e.status in ('pending', 'waiting') then 'CANCELLED' else e.error_code end,
+         error_message = case when e.status in ('pending', 'waiting') then p_message else e.error_message end
+   where e.execution_id = any (p_execution_ids) and e.status not in ('completed', 'failed', 'cancelled');
+$$;
+
+revoke execute on function flows.stop_sub_flows(uuid[], timestamptz, uuid, text) from public, anon, authenticated;
+comment on function flows.stop_sub_flows(uuid[], timestamptz, uuid, text) is
+  'Cancels pending and waiting executions at once and asks running ones to stop (cancel_sub_flow, cancel_sub_flows).';
+
 create function flows.cancel_sub_flow(p_parent uuid, p_owner text, p_execution uuid) returns void
 language sql
 volatile
 set search_path = ''
 as $$
-  -- Pending and waiting executions stop at once; a running one when the engine next checks. Fenced by the parent's
-  -- lease: an invocation that lost the parent cancels nothing.
-  update flows.executions as e
-     set cancel_requested_at = coalesce(e.cancel_requested_at, pg_catalog.now()),
-         status = case when e.status in ('pending', 'waiting') then 'cancelled' else e.status end,
-         error_code = case when e.status in ('pending', 'waiting') then 'CANCELLED' else e.error_code end,
-         error_message = case when e.status in ('pending', 'waiting') then 'Cancelled: the parent execution stopped waiting'
-                              else e.error_message end
-   where e.execution_id = p_execution and e.parent_execution_id = p_parent
-     and e.status not in ('completed', 'failed', 'cancelled')
+  -- Fenced by the parent's lease: an invocation that lost the parent cancels nothing.
+  select flows.stop_sub_flows(array[c.execution_id], pg_catalog.now(), null, 'Cancelled: the parent execution stopped waiting')
+    from flows.executions as c
+   where c.execution_id = p_execution and c.parent_execution_id = p_parent
      and exists (select 1 from flows.executions as p
                   where p.execution_id = p_parent and p.lease_owner = p_owner and p.status = 'running');
 $$;
@@ -488,14 +503,10 @@ language plpgsql
 set search_path = ''
 as $$
 begin
-  update flows.executions as c
-     set cancel_requested_at = coalesce(c.cancel_requested_at, new.cancel_requested_at),
-         cancel_requested_by = coalesce(c.cancel_requested_by, new.cancel_requested_by),
-         status = case when c.status in ('pending', 'waiting') then 'cancelled' else c.status end,
-         error_code = case when c.status in ('pending', 'waiting') then 'CANCELLED' else c.error_code end,
-         error_message = case when c.status in ('pending', 'waiting') then 'Cancelled with its parent execution'
-                              else c.error_message end
-   where c.parent_execution_id = new.execution_id and c.status not in ('completed', 'failed', 'cancelled');
+  perform flows.stop_sub_flows(
+    array(select c.execution_id from flows.executions as c
+           where c.parent_execution_id = new.execution_id and c.status not in ('completed', 'failed', 'cancelled')),
+    new.cancel_requested_at, new.cancel_requested_by, 'Cancelled with its parent execution');
   return null;
 end
 $$;
