@@ -692,6 +692,9 @@ isOneToOne: false
         isOneToOne: false
         isSetofReturn: true
       } },
+"stop_sub_flows":
+{ Args: { "p_execution_ids": (string)[],"p_message": string,"p_requested_at": string,"p_requested_by": string }; Returns: undefined
+                           },
 "take_rate_token":
 { Args: { "p_capacity": number,"p_destination": string,"p_rate_per_second": number }; Returns: number
                            },
