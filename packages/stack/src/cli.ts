@@ -48,7 +48,9 @@ try {
     rmSync(profile("dev").stateDir, { recursive: true, force: true });
     logLine("stack", "development database wiped; the next `npm start` creates a fresh one");
   } else if (command === "types") {
-    // Regenerates supabase/types/database.types.ts from the migrations, on a throwaway stack.
+    // Regenerates supabase/types/database.types.ts from the migrations, on a throwaway stack: wiped first, since a
+    // database left by an earlier run would keep an edited migration as it was first applied.
+    rmSync(profile("test").stateDir, { recursive: true, force: true });
     const stack = await startStack(profile("test"), { fast: true });
     try {
       const output = new Deno.Command(join(repoRoot, "node_modules/.bin/supabase"), {
