@@ -318,6 +318,9 @@ isOneToOne: false
         isOneToOne: false
         isSetofReturn: true
       } },
+"clear_draining":
+{ Args: Record<PropertyKey, never>; Returns: undefined
+                           },
 "create_draft":
 { Args: { "definition"?: Json,"flow_id": string,"from_version_id"?: string }; Returns: {
               "archived_at": string | null,
@@ -459,6 +462,9 @@ isOneToOne: false
         isOneToOne: true
         isSetofReturn: false
       } },
+"mark_draining":
+{ Args: { "p_lease_ms": number }; Returns: undefined
+                           },
 "parameter_problems":
 { Args: { "path"?: string,"schema": Json,"value": Json }; Returns: Json
                            },

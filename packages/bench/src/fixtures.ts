@@ -58,7 +58,7 @@ export async function setEngineUrl(sql: postgres.Sql, url: string): Promise<void
   await sql`select vault.update_secret(${secret.id}::uuid, ${url})`;
   // Kicks sent to the old URL were lost on purpose; forget the last one so the next statement kicks at once
   // instead of waiting out the coalescing interval for a drain that never started.
-  await sql`update flows.engine_state set last_kick_at = '-infinity' where engine_state_id`;
+  await sql`select setval('flows.engine_quiet_until', 0)`;
 }
 
 /** The engine URL the stack set, for restoring it. */

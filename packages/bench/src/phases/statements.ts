@@ -9,8 +9,8 @@ import type { EndToEndFixture } from "./end-to-end.ts";
 
 // The store's statements, recognised by how they begin (packages/runtime/src/postgres/store.ts).
 const kinds: [string, RegExp][] = [
-  ["heartbeat (update engine_state draining_until)", /^update flows\.engine_state\s+set draining_until = clock_timestamp/],
-  ["stopDraining (clear engine_state)", /^update flows\.engine_state set draining_until = '-infinity'/],
+  ["heartbeat (mark_draining)", /^select flows\.mark_draining/],
+  ["stopDraining (clear_draining)", /^select flows\.clear_draining/],
   ["stopDraining (try advisory lock)", /pg_try_advisory_xact_lock/],
   ["claimEvents", /^update flows\.events e\s+set claimed_at/],
   ["listeningVersions", /^select v\.version_id/],

@@ -65,11 +65,7 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
   const unwritten = new Map<string, AttemptRow[]>();
   return {
     async heartbeat(leaseMs) {
-      // Skipped when a writer holds the row (it is kicking): never queue behind an application's transaction.
-      await sql`
-        update flows.engine_state
-           set draining_until = clock_timestamp() + make_interval(secs => ${leaseMs / 1000}), updated_at = now()
-         where engine_state_id = (select engine_state_id from flows.engine_state for update skip locked)`;
+      await sql`select flows.mark_draining(${Math.round(leaseMs)})`;
     },
 
     async processEvents(owner, limit, match, start) {
@@ -270,10 +266,8 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
     },
 
     async stopDraining(): Promise<StopCheck> {
-      // If a writer holds the row it is kicking, and the invocation it asks for drains what is left.
-      await sql`
-        update flows.engine_state set draining_until = '-infinity', last_kick_at = '-infinity', updated_at = now()
-         where engine_state_id = (select engine_state_id from flows.engine_state for update skip locked)`;
+      // Writers kick again from here on; one that holds the state row is kicking already.
+      await sql`select flows.clear_draining()`;
       // Writers that skipped their kick hold the lock shared until they commit.
       const [row] = await sql`select pg_try_advisory_xact_lock(flows.drain_lock_key()) as free`;
       return row.free ? "clear" : "writers-pending";

@@ -10,6 +10,7 @@ select tests.build_world();
 update flows.executions set lease_owner = 'w1', lease_expires_at = now() + interval '1 minute'
  where execution_id = tests.id('exec_manager_a');
 update flows.engine_state set last_kick_at = '-infinity', draining_until = '-infinity';
+select setval('flows.engine_quiet_until', 0) is not null as reset \gset
 
 select tests.add_flow('hourly', '00000000-0000-0000-0000-000000000001', 'hourly', tests.id('admin_a')) is not null as ok \gset
 select tests.add_version('hourly_v1', 'hourly', 'published',
