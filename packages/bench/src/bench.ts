@@ -1,7 +1,8 @@
 /**
  * The benchmark program (`npm run bench`, never part of `npm test`): starts a throwaway local stack (profile
  * "bench"), measures the write-path overhead of capture, end-to-end throughput and latency, kick coalescing,
- * scale-out and the function's memory, prints a table and writes `.stack/bench-report.json`.
+ * a peer (graphile-worker) on the same Postgres, scale-out and the function's memory, prints a table and writes
+ * `.stack/bench-report.json`.
  * See docs/performance.md for what each figure means and how it was measured.
  *
  * Run: deno run -A packages/bench/src/bench.ts [--quick] [--rows N] ...   (--help lists the flags)
@@ -13,7 +14,8 @@ import { type RunningStack, startStack } from "../../stack/src/stack.ts";
 import { type BenchContext, connect, functionsPid } from "./fixtures.ts";
 import { describeMachine, describeVersions, loadAverage, processMemory } from "./machine.ts";
 import { parseOptions } from "./options.ts";
-import { runEndToEnd, measureKickCoalescing, setUpEndToEnd } from "./phases/end-to-end.ts";
+import { type EndToEndSummary, measureKickCoalescing, runEndToEnd, setUpEndToEnd } from "./phases/end-to-end.ts";
+import { runPeer } from "./phases/peer.ts";
 import { runScaleOut } from "./phases/scale-out.ts";
 import { runStatementProfile } from "./phases/statements.ts";
 import { runWritePath } from "./phases/write-path.ts";
@@ -131,7 +133,7 @@ try {
   progress(`source: commit ${source.commit?.slice(0, 10) ?? "unknown"}, ${source.uncommittedFiles ?? "?"} uncommitted file(s) under packages/ and supabase/`);
 
   const ctx: BenchContext = { stack, sql, options, figures, details, progress, log: toLog };
-  const timed = async (name: string, run: () => Promise<void>) => {
+  const timed = async (name: string, run: () => Promise<unknown>) => {
     const t0 = performance.now();
     progress(`phase ${name}: start`);
     await run();
@@ -143,10 +145,11 @@ try {
   figures.quote("write path (calibration)", "naive outbox: single-row / bulk", 1.29, "× (bulk 1.97×)", "issue 6, same machine class");
   figures.quote("write path (calibration)", "per-row webhook: single-row / bulk", 1.23, "× (bulk 3.07×)", "issue 6, same machine class");
 
+  let endToEnd: EndToEndSummary | null = null;
   if (["e2e", "kicks", "statements"].some((p) => options.phases.includes(p as typeof options.phases[number]))) {
     const fixture = await setUpEndToEnd(ctx);
     try {
-      if (options.phases.includes("e2e")) await timed("end to end", () => runEndToEnd(ctx, fixture));
+      if (options.phases.includes("e2e")) await timed("end to end", async () => (endToEnd = await runEndToEnd(ctx, fixture)));
       if (options.phases.includes("kicks")) await timed("invocations", () => measureKickCoalescing(ctx, fixture));
       if (options.phases.includes("statements")) await timed("statements", () => runStatementProfile(ctx, fixture, logFile));
     } finally {
@@ -160,16 +163,7 @@ try {
     met: (v) => v < 150,
   });
 
-  figures.quote("peer (graphile-worker)", "default settings: throughput", 3_700, "jobs/s", "issue 6 calibration; graphile-worker is not installed here");
-  figures.quote("peer (graphile-worker)", "batched settings: throughput", 45_000, "jobs/s", "issue 6 calibration");
-  figures.quote("peer (graphile-worker)", "add → start p50", 3.3, "ms", "issue 6 calibration");
-  const oneStep = figures.figures.find((f) => f.name.startsWith("1-step flow (log): executions/s"));
-  if (oneStep?.value) {
-    figures.add("peer (graphile-worker)", "our 1-step executions/s ÷ its default jobs/s (calibration)", oneStep.value / 3_700, "×", {
-      target: ">= 1",
-      met: (v) => v >= 1,
-    }, "denominator quoted, not measured in this run");
-  }
+  if (options.phases.includes("peer")) await timed("peer", () => runPeer(ctx, endToEnd));
 
   if (options.phases.includes("scale")) await timed("scale-out", () => runScaleOut(ctx, functionsEnv));
 

@@ -1,7 +1,7 @@
 /** Command-line flags of the benchmark program, with the defaults the published figures use. */
 
 /** The phases, in the order they run. */
-export const PHASES = ["write", "e2e", "kicks", "statements", "scale"] as const;
+export const PHASES = ["write", "e2e", "kicks", "statements", "peer", "scale"] as const;
 /** One phase of the benchmark. */
 export type Phase = (typeof PHASES)[number];
 
@@ -25,6 +25,8 @@ export interface BenchOptions {
   scaleDrains: number[];
   /** Single-row inserts of the kick-coalescing measurement. */
   kickRows: number;
+  /** No-op jobs per graphile-worker burst in the peer phase (the end-to-end burst size unless set). */
+  peerJobs: number;
   /** Phases to run (`--only=write,e2e`); all by default. */
   phases: Phase[];
   /** Keep the bench stack's data folder after the run (for inspection). */
@@ -32,7 +34,8 @@ export interface BenchOptions {
 }
 
 const usage = `usage: deno run -A packages/bench/src/bench.ts [--quick] [--rows N] [--e2e-rows N] [--steady-seconds S]
-       [--steady-rate R] [--scale-rows N] [--kick-rows N] [--only write,e2e,kicks,statements,scale] [--keep-data]`;
+       [--steady-rate R] [--scale-rows N] [--kick-rows N] [--peer-jobs N] [--only write,e2e,kicks,statements,peer,scale]
+       [--keep-data]`;
 
 function positiveInteger(flag: string, raw: string | undefined): number {
   const value = Number(raw);
@@ -55,7 +58,7 @@ export function parseOptions(args: string[]): BenchOptions {
     const value = boolean ? "true" : inline ?? args[++index];
     flags.set(name, value);
   }
-  const known = new Set(["quick", "rows", "e2e-rows", "steady-seconds", "steady-rate", "scale-rows", "kick-rows", "only", "keep-data"]);
+  const known = new Set(["quick", "rows", "e2e-rows", "steady-seconds", "steady-rate", "scale-rows", "kick-rows", "peer-jobs", "only", "keep-data"]);
   for (const name of flags.keys()) if (!known.has(name)) throw new Error(`unknown flag --${name}\n${usage}`);
 
   const quick = flags.has("quick");
@@ -66,17 +69,20 @@ export function parseOptions(args: string[]): BenchOptions {
     if (!(PHASES as readonly string[]).includes(phase)) throw new Error(`--only: unknown phase ${phase} (use ${PHASES.join(", ")})`);
   }
   const rows = int("rows", quick ? 10_000 : 100_000);
+  const e2eRows = int("e2e-rows", quick ? 2_000 : 10_000);
   return {
     quick,
     rows,
     bulkStatementRows: Math.min(10_000, rows),
-    e2eRows: int("e2e-rows", quick ? 2_000 : 10_000),
+    e2eRows,
     e2eStatementRows: 1_000,
     steadySeconds: int("steady-seconds", quick ? 10 : 30),
     steadyRate: int("steady-rate", 100),
     scaleRows: int("scale-rows", quick ? 2_000 : 10_000),
     scaleDrains: [1, 2, 4],
     kickRows: int("kick-rows", 1_000),
+    // As many jobs as our bursts have rows: a burst's fixed costs weigh the same on both sides.
+    peerJobs: int("peer-jobs", e2eRows),
     phases: phases as Phase[],
     keepData: flags.has("keep-data"),
   };

@@ -248,10 +248,19 @@ function recordMemory(ctx: BenchContext, label: string) {
   return memory;
 }
 
+/** The end-to-end figures other phases compare against (the peer's ratios). */
+export interface EndToEndSummary {
+  oneStep: { executionsPerSecond: number; executionsPerSecondOnceDraining: number | null };
+  threeStep: { executionsPerSecond: number; executionsPerSecondOnceDraining: number | null };
+  /** Commit → completion at the steady rate, 1-step flow. */
+  steadyLatencyMs: ReturnType<typeof latencySummary>;
+}
+
 /** Runs the end-to-end phase and records its figures. */
-export async function runEndToEnd(ctx: BenchContext, fixture: EndToEndFixture): Promise<void> {
+export async function runEndToEnd(ctx: BenchContext, fixture: EndToEndFixture): Promise<EndToEndSummary> {
   ctx.details.functionMemory ??= {};
   const results: Record<string, unknown> = {};
+  const rates: Partial<Pick<EndToEndSummary, "oneStep" | "threeStep">> = {};
   const section = "end to end";
   for (const [label, flow, target] of [
     ["1-step flow (log)", fixture.logFlow, 5_000],
@@ -259,6 +268,10 @@ export async function runEndToEnd(ctx: BenchContext, fixture: EndToEndFixture): 
   ] as const) {
     fixture.receiver.reset();
     const result = await burst(ctx, label, flow, 1);
+    rates[flow === fixture.logFlow ? "oneStep" : "threeStep"] = {
+      executionsPerSecond: result.executionsPerSecond,
+      executionsPerSecondOnceDraining: result.executionsPerSecondOnceDraining,
+    };
     const memory = recordMemory(ctx, `after ${label}`);
     const repeated = fixture.receiver.repeatedKeys();
     results[label] = { ...result, receiverRequests: fixture.receiver.requests, repeatedIdempotencyKeys: repeated, functionMemory: memory };
@@ -294,4 +307,5 @@ export async function runEndToEnd(ctx: BenchContext, fixture: EndToEndFixture): 
   ctx.figures.add("invocations", `POSTs to the function per 1,000 single-row inserts at ${idle.ratePerSecond} rows/s`, (idle.functionPosts / idle.rows) * 1000, "POSTs");
   ctx.progress(`end to end: steady: p50 ${round(idle.latencyMs.p50)} ms, p99 ${round(idle.latencyMs.p99)} ms, ${idle.functionPosts} POSTs for ${idle.rows} rows`);
   ctx.details.endToEnd = results;
+  return { oneStep: rates.oneStep!, threeStep: rates.threeStep!, steadyLatencyMs: idle.latencyMs };
 }
