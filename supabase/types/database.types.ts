@@ -219,14 +219,14 @@ isOneToOne: false
                   ]
                 },"watches": {
                   Row: {
-                    "events": (string)[],"installed_at": string,"key_column": string | null,"table_name": string
+                    "events": (string)[],"installed_at": string,"key_column": string | null,"row_filters": Json | null,"table_name": string
                   }
                   ComputedFields: never
                   Insert: {
-                    "events": (string)[],"installed_at"?: string,"key_column"?: string | null,"table_name": string
+                    "events": (string)[],"installed_at"?: string,"key_column"?: string | null,"row_filters"?: Json | null,"table_name": string
                   }
                   Update: {
-                    "events"?: (string)[],"installed_at"?: string,"key_column"?: string | null,"table_name"?: string
+                    "events"?: (string)[],"installed_at"?: string,"key_column"?: string | null,"row_filters"?: Json | null,"table_name"?: string
                   }
                   Relationships: [
                     
@@ -392,6 +392,9 @@ isOneToOne: false
                            },
 "drain_lock_key":
 { Args: Record<PropertyKey, never>; Returns: number
+                           },
+"equals_row_filter":
+{ Args: { "p_column": string,"p_kind": string,"p_raw": Json }; Returns: string
                            },
 "fire_schedule":
 { Args: { "flow_id": string }; Returns: string
@@ -587,6 +590,9 @@ isOneToOne: false
       } },
 "rotate_webhook_secret":
 { Args: { "flow_id": string }; Returns: string
+                           },
+"rule_row_filter":
+{ Args: { "p_depth"?: number,"p_row": string,"p_rule": Json,"p_table": unknown }; Returns: Record<string, unknown>
                            },
 "schedule_job_name":
 { Args: { "flow_id": string }; Returns: string

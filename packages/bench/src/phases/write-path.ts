@@ -16,7 +16,7 @@ import {
   waitForIdle,
 } from "../fixtures.ts";
 
-type VariantName = "unwatched" | "watched" | "watched, engine draining" | "webhook-style trigger";
+type VariantName = "unwatched" | "watched" | "watched, engine draining" | "watched, no row wanted" | "webhook-style trigger";
 
 interface Variant {
   name: VariantName;
@@ -101,11 +101,15 @@ export async function runWritePath(ctx: BenchContext): Promise<void> {
   const unwatched = await createBenchTable(sql, "bench_unwatched");
   const watched = await createBenchTable(sql, "bench_watched");
   const live = await createBenchTable(sql, "bench_watched_live");
+  const unwanted = await createBenchTable(sql, "bench_watched_unwanted");
   const webhook = await createBenchTable(sql, "bench_webhook");
-  // Watched, yet no execution: the rule matches nothing, so only capture (and, when draining, claiming) costs.
-  const never = { field: "kind", op: "eq", value: "never" };
-  await publishFlow(sql, "bench-watched", { trigger: { type: "row_change", table: watched, events: ["INSERT"] }, when: never, steps: [{ id: "log", type: "log", config: { message: "never" } }] });
-  await publishFlow(sql, "bench-watched-live", { trigger: { type: "row_change", table: live, events: ["INSERT"] }, when: never, steps: [{ id: "log", type: "log", config: { message: "never" } }] });
+  // Watched, every row captured, yet no execution: a rule capture cannot translate (a regular expression), so every
+  // row is captured and the engine's evaluation of the rule rejects it. Only capture (and, when draining, claiming) costs.
+  const untranslatable = { field: "kind", op: "matches", value: "^never$" };
+  await publishFlow(sql, "bench-watched", { trigger: { type: "row_change", table: watched, events: ["INSERT"] }, when: untranslatable, steps: [{ id: "log", type: "log", config: { message: "never" } }] });
+  await publishFlow(sql, "bench-watched-live", { trigger: { type: "row_change", table: live, events: ["INSERT"] }, when: untranslatable, steps: [{ id: "log", type: "log", config: { message: "never" } }] });
+  // Watched by a flow whose rule capture translates and no row meets: rows are filtered in the writer's statement.
+  await publishFlow(sql, "bench-watched-unwanted", { trigger: { type: "row_change", table: unwanted, events: ["INSERT"] }, when: { field: "kind", op: "eq", value: "never" }, steps: [{ id: "log", type: "log", config: { message: "never" } }] });
   await installWebhookTrigger(sql, webhook);
 
   const paused = async () => {
@@ -149,6 +153,14 @@ export async function runWritePath(ctx: BenchContext): Promise<void> {
         noteCaptured("watched, engine draining", chunkRows, await countEvents(live));
         await sql`delete from flows.events where source_table = 'bench_watched_live'`;
         await settle(sql);
+      },
+    },
+    {
+      name: "watched, no row wanted",
+      table: unwanted,
+      prepare: paused,
+      async cleanup() {
+        noteCaptured("watched, no row wanted", 0, await countEvents(unwanted));
       },
     },
     {
@@ -205,7 +217,7 @@ export async function runWritePath(ctx: BenchContext): Promise<void> {
       ctx.figures.add(section, `${name}: rows/s`, total.rows / total.seconds, "rows/s");
       if (name === "unwatched") continue;
       const limit = mode === "bulk statements" ? 1.5 : 1.3;
-      const check = name === "watched" || name === "watched, engine draining"
+      const check = name.startsWith("watched")
         ? { target: `<= ${limit}`, met: (v: number) => v <= limit }
         : undefined;
       ctx.figures.add(section, `${name}: time per row vs unwatched`, ratio, "×", check);
