@@ -2,7 +2,7 @@
 -- the engine's coercion can be mirrored and as "maybe" elsewhere, so no row a flow could match is left out.
 begin;
 \ir ../000-setup/helpers.psql
-select plan(32);
+select plan(33);
 
 create table public.filter_deals (
   id bigint generated always as identity primary key,
@@ -61,6 +61,8 @@ select is(pg_temp.filter('{"not": {"all": [{"field": "stage", "op": "eq", "value
 select is(pg_temp.filter('{"not": {"field": "stage", "op": "eq", "value": "won"}}'), '(not coalesce(new.stage collate "C" = ''won'', false))',
   'not of an exact condition is negated');
 
+select is(pg_temp.filter('{"field": "stage", "op": "eq", "value": "won", "note": "x"}'), 'true',
+  'a condition with a key the engine refuses is left to the engine');
 select is(pg_temp.filter('{"all": "{{x}}"}'), 'true', 'a malformed rule (publishing does not check rules deeply) is left to the engine');
 select is(pg_temp.filter((repeat('{"not": ', 14) || '{"field": "stage", "op": "eq", "value": "won"}' || repeat('}', 14))::jsonb), 'true',
   'so is one nested deeper than the engine accepts');
