@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { repoRoot } from "../../stack/src/config.ts";
+import { gatewayArgs, repoRoot } from "../../stack/src/config.ts";
 import type { RunningStack } from "../../stack/src/stack.ts";
 import type { BenchOptions } from "./options.ts";
 import { postgresCpuSeconds, processCpuSeconds } from "./machine.ts";
@@ -225,7 +225,7 @@ export interface EngineInstance {
 export async function startEngineInstance(ctx: BenchContext, index: number, env: Record<string, string>): Promise<EngineInstance> {
   const port = freePort();
   const child = new Deno.Command(join(repoRoot, "node_modules/.bin/deno"), {
-    args: ["run", "-A", "--quiet", join(repoRoot, "packages/stack/src/functions/gateway.ts")],
+    args: gatewayArgs(),
     cwd: repoRoot,
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
