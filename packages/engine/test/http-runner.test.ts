@@ -136,7 +136,8 @@ describe("http runner", () => {
     const answering = (headers: Record<string, string>, body: string) =>
       stepContext({ http: { fetch: async () => new Response(body, { headers: { "content-type": "text/plain", ...headers } }) } });
     const big = "z".repeat(5000);
-    for (const headers of [{ "content-length": "10", "transfer-encoding": "chunked" }, { "content-length": "10", "content-encoding": "gzip" }]) {
+    const unframed: Record<string, string>[] = [{ "content-length": "10", "transfer-encoding": "chunked" }, { "content-length": "10", "content-encoding": "gzip" }];
+    for (const headers of unframed) {
       expect(await rejectionOf(run({ url: `${server.url}/json`, max_response_bytes: 1024 }, answering(headers, big)))).toMatchObject({
         code: "RESPONSE_TOO_LARGE",
         retryable: false,
