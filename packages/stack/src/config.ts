@@ -57,11 +57,12 @@ export function apiUrl(p: StackProfile): string {
 }
 
 /**
- * Memory limit of one Edge Function isolate on the platform (256 MB, https://supabase.com/docs/guides/functions/limits).
- * The Edge Runtime creates each function's isolate with it as V8's heap limit, and V8 derives its collector's sizes
- * from that limit: a young generation of a few MiB instead of 32, and an old generation collected as soon as it
- * grows by about a third. The local gateway runs with the same limit, so that its memory and CPU figures are those of
- * the platform's isolate, not those of V8's defaults for the machine's physical memory.
+ * Memory limit of one Edge Function isolate on the platform: 256 MB
+ * (https://supabase.com/docs/guides/functions/limits). The Edge Runtime creates each function's isolate with it as
+ * V8's heap limit, and V8 derives its collector's sizes from that limit: a young generation of at most 16 MiB
+ * instead of 32, and an old generation collected as soon as it grows by about a third. The local gateway runs with
+ * the same limit, so that its memory and CPU figures are those of the platform's isolate, not those of V8's defaults
+ * for the machine's physical memory.
  */
 export const functionMemoryLimitMb = 256;
 
