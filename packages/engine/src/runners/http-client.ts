@@ -111,8 +111,8 @@ async function readResponse(response: Response, url: URL, maxBytes: number, sign
   if (response.body === null) return { status: response.status, headers, text: "", url: url.href };
   if (/^\s*\d+\s*$/.test(headers["content-length"] ?? "") && framedByLength(headers)) {
     // The body is exactly the declared length, checked above: read it whole. Deno reads such a body in one call,
-    // where a reader allocates a 64 KiB buffer for every chunk, however small (4-5 times the CPU of a small
-    // response, and tens of MiB of garbage buffers under load).
+    // where a reader allocates a 64 KiB buffer for every chunk, however small (about 50 us more per small response,
+    // and tens of MiB of garbage buffers under load: docs/performance.md).
     try {
       return { status: response.status, headers, text: await response.text(), url: url.href };
     } catch (error) {
