@@ -5,7 +5,7 @@
 import { existsSync, readFileSync } from "node:fs";
 import { join } from "node:path";
 import postgres from "postgres";
-import { repoRoot } from "../../stack/src/config.ts";
+import { gatewayArgs, repoRoot } from "../../stack/src/config.ts";
 import type { RunningStack } from "../../stack/src/stack.ts";
 import type { BenchOptions } from "./options.ts";
 import { postgresCpuSeconds, processCpuSeconds } from "./machine.ts";
@@ -130,6 +130,51 @@ export function functionsPid(stack: RunningStack): number | null {
   return pid > 0 ? pid : null;
 }
 
+/** Peaks of the functions process's memory as its `/health` reports it (V8's view), in MiB. */
+export interface HeapPeaks {
+  samples: number;
+  rssMiB: number;
+  heapTotalMiB: number;
+  heapUsedMiB: number;
+  externalMiB: number;
+  /** Heap in use plus external memory, at the same moment: what the platform's memory limit counts. */
+  heapUsedPlusExternalMiB: number;
+}
+
+/**
+ * Samples the functions gateway's `/health` (which reports `Deno.memoryUsage()`) every `intervalMs` until stopped.
+ * Peaks between samples are missed, so these are lower bounds; VmHWM is the exact peak of the resident set.
+ */
+export function sampleHeap(apiUrl: string, intervalMs = 200): { stop(): Promise<HeapPeaks> } {
+  const peaks: HeapPeaks = { samples: 0, rssMiB: 0, heapTotalMiB: 0, heapUsedMiB: 0, externalMiB: 0, heapUsedPlusExternalMiB: 0 };
+  const mib = (bytes: number) => bytes / 1048576;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      try {
+        const response = await fetch(`${apiUrl}/health`, { signal: AbortSignal.timeout(2_000) });
+        const { memory } = await response.json() as { memory?: Deno.MemoryUsage };
+        if (memory) {
+          peaks.samples++;
+          peaks.rssMiB = Math.max(peaks.rssMiB, mib(memory.rss));
+          peaks.heapTotalMiB = Math.max(peaks.heapTotalMiB, mib(memory.heapTotal));
+          peaks.heapUsedMiB = Math.max(peaks.heapUsedMiB, mib(memory.heapUsed));
+          peaks.externalMiB = Math.max(peaks.externalMiB, mib(memory.external));
+          peaks.heapUsedPlusExternalMiB = Math.max(peaks.heapUsedPlusExternalMiB, mib(memory.heapUsed + memory.external));
+        }
+      } catch { /* a restarting process: the next sample counts */ }
+      await new Promise((resolve) => setTimeout(resolve, intervalMs));
+    }
+  })();
+  return {
+    async stop() {
+      running = false;
+      await loop;
+      return peaks;
+    },
+  };
+}
+
 /** Pid of the stack's postmaster (first line of postmaster.pid). */
 export function postmasterPid(stack: RunningStack): number | null {
   const file = join(stack.profile.stateDir, "data", "postmaster.pid");
@@ -180,7 +225,7 @@ export interface EngineInstance {
 export async function startEngineInstance(ctx: BenchContext, index: number, env: Record<string, string>): Promise<EngineInstance> {
   const port = freePort();
   const child = new Deno.Command(join(repoRoot, "node_modules/.bin/deno"), {
-    args: ["run", "-A", "--quiet", join(repoRoot, "packages/stack/src/functions/gateway.ts")],
+    args: gatewayArgs(),
     cwd: repoRoot,
     env: {
       PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",

@@ -130,6 +130,27 @@ describe("http runner", () => {
     expect(await run({ url: `${server.url}/big-streamed`, max_response_bytes: 4096 })).toMatchObject({ output: { body: "y".repeat(4096) } });
   });
 
+  it("reads a body whole only when Content-Length frames it; otherwise the cap applies while reading", async () => {
+    // Synthetic responses: their bodies are larger than the Content-Length they declare, as a body whose length
+    // comes from a transfer coding or a decoded content coding is.
+    const answering = (headers: Record<string, string>, body: string) =>
+      stepContext({ http: { fetch: async () => new Response(body, { headers: { "content-type": "text/plain", ...headers } }) } });
+    const big = "z".repeat(5000);
+    const unframed: Record<string, string>[] = [{ "content-length": "10", "transfer-encoding": "chunked" }, { "content-length": "10", "content-encoding": "gzip" }];
+    for (const headers of unframed) {
+      expect(await rejectionOf(run({ url: `${server.url}/json`, max_response_bytes: 1024 }, answering(headers, big)))).toMatchObject({
+        code: "RESPONSE_TOO_LARGE",
+        retryable: false,
+      });
+    }
+    expect(await run({ url: `${server.url}/json` }, answering({ "content-length": "5", "content-encoding": "identity" }, "hello"))).toMatchObject({
+      output: { body: "hello" },
+    });
+    expect(await run({ url: `${server.url}/json`, max_response_bytes: 5 }, answering({ "content-length": "5" }, "hello"))).toMatchObject({
+      output: { status: 200, body: "hello" },
+    });
+  });
+
   it("follows redirects, turning 303 after POST into GET", async () => {
     expect(await run({ url: `${server.url}/redirect` })).toMatchObject({ output: { body: { ok: true } } });
     const before = server.requests.length;

@@ -55,3 +55,23 @@ export function dbUrl(p: StackProfile): string {
 export function apiUrl(p: StackProfile): string {
   return `http://127.0.0.1:${p.apiPort}`;
 }
+
+/**
+ * Memory limit of one Edge Function isolate on the platform: 256 MB
+ * (https://supabase.com/docs/guides/functions/limits). The Edge Runtime creates each function's isolate with it as
+ * V8's heap limit, and V8 derives its collector's sizes from that limit: a young generation of at most 16 MiB
+ * instead of 32, and an old generation collected as soon as it grows by about a third. The local gateway runs with
+ * the same limit, so that its memory and CPU figures are those of the platform's isolate, not those of V8's defaults
+ * for the machine's physical memory.
+ */
+export const functionMemoryLimitMb = 256;
+
+/**
+ * `deno run` arguments of a functions gateway process. `FLOWS_FUNCTIONS_V8_FLAGS` (comma-separated, e.g.
+ * `--prof,--logfile=/tmp/v8.log`) adds V8 flags, for profiling.
+ */
+export function gatewayArgs(): string[] {
+  const extra = (Deno.env.get("FLOWS_FUNCTIONS_V8_FLAGS") ?? "").split(",").map((flag) => flag.trim()).filter(Boolean);
+  const v8Flags = [`--max-heap-size=${functionMemoryLimitMb}`, ...extra].join(",");
+  return ["run", "-A", "--quiet", `--v8-flags=${v8Flags}`, join(repoRoot, "packages/stack/src/functions/gateway.ts")];
+}

@@ -4,7 +4,7 @@
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
-import { apiUrl, dbUrl, localJwtSecret, repoRoot, type StackProfile } from "./config.ts";
+import { apiUrl, dbUrl, gatewayArgs, localJwtSecret, repoRoot, type StackProfile } from "./config.ts";
 import { localApiKeys } from "./jwt.ts";
 import { logLine, pipeLines } from "./log.ts";
 import { startNetWorker, type NetWorkerOptions } from "./net-worker.ts";
@@ -57,7 +57,7 @@ function superviseFunctions(env: Record<string, string>, stateDir: string) {
       if (stopping) return;
       // setsid: Ctrl-C reaches the stack, which stops this process itself (instead of restarting it).
       child = new Deno.Command("setsid", {
-        args: [deno, "run", "-A", "--quiet", join(repoRoot, "packages/stack/src/functions/gateway.ts")],
+        args: [deno, ...gatewayArgs()],
         cwd: repoRoot,
         env,
         stdout: "piped",

@@ -60,8 +60,8 @@ export function createDeps(env: (name: string) => string | undefined): HandlerDe
       return [...(v4.status === "fulfilled" ? v4.value : []), ...(v6.status === "fulfilled" ? v6.value : [])];
     },
   });
-  // Each request in flight holds a connection and its buffers: the process's largest use of memory under load.
-  const http = { ...unlimited, fetch: limitInFlight(unlimited.fetch, Number(env("FLOWS_HTTP_CONCURRENCY") ?? 8)) };
+  // Each request in flight holds a connection to its destination; the others wait for a slot.
+  const http = { ...unlimited, fetch: limitInFlight(unlimited.fetch, Number(env("FLOWS_HTTP_CONCURRENCY") ?? 32)) };
   const budgetMs = Number(env("FLOWS_DRAIN_BUDGET_MS") ?? 90_000);
   // Token buckets live in Postgres so a destination's limit holds across concurrent invocations.
   const rateLimiter = createPostgresRateLimiter(sql);
@@ -72,7 +72,7 @@ export function createDeps(env: (name: string) => string | undefined): HandlerDe
     async drain(): Promise<DrainReport> {
       const report = await drain(
         { store, registry, ports: { clock: systemClock, http, secrets: createVaultSecrets(sql), logger: consoleLogger, functions, rateLimiter } },
-        { owner, budgetMs, concurrency: Number(env("FLOWS_CONCURRENCY") ?? 128), leaseMs: Number(env("FLOWS_LEASE_MS") ?? 30_000) },
+        { owner, budgetMs, concurrency: Number(env("FLOWS_CONCURRENCY") ?? 256), leaseMs: Number(env("FLOWS_LEASE_MS") ?? 30_000) },
       );
       // Out of budget with work left: ask for a fresh invocation rather than run into the platform's limit.
       if (report.moreWork) await sql`select flows.request_drain(true)`;

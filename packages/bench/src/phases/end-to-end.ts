@@ -12,6 +12,7 @@ import {
   engineUrl,
   functionsPid,
   publishFlow,
+  sampleHeap,
   setEngineUrl,
   settle,
   startReceiver,
@@ -121,6 +122,7 @@ async function burst(ctx: BenchContext, label: string, flow: { flowId: string; t
   await writer`select 1`;
   const enginePid = functionsPid(stack);
   const cpuBefore = cpuSnapshot(stack, enginePid ? [enginePid] : []);
+  const heap = sampleHeap(stack.apiUrl);
   const started = Date.now();
   try {
     let batch = fromBatch;
@@ -147,6 +149,7 @@ async function burst(ctx: BenchContext, label: string, flow: { flowId: string; t
     return done >= options.e2eRows;
   }, timeoutMs, 100);
   const cpu = cpuUsage(cpuBefore, cpuSnapshot(stack, enginePid ? [enginePid] : []), options.e2eRows);
+  const heapPeaks = await heap.stop();
   const measured = await latencies(ctx, flow.flowId, commits, fromBatch);
   const seconds = (measured.lastFinished - started) / 1000;
   const timeline = await burstTimeline(ctx, flow.flowId, fromBatch, started);
@@ -157,6 +160,7 @@ async function burst(ctx: BenchContext, label: string, flow: { flowId: string; t
     timelineMs: timeline,
     executionsPerSecondOnceDraining: drainSeconds ? options.e2eRows / drainSeconds : null,
     cpu,
+    heapPeaks,
     rows: options.e2eRows,
     insertSeconds: (inserted - started) / 1000,
     secondsUntilAllComplete: seconds,
@@ -288,6 +292,7 @@ export async function runEndToEnd(ctx: BenchContext, fixture: EndToEndFixture): 
     ctx.figures.add(section, `${label}: executions completed`, completed, "executions", { target: `= ${result.rows}`, met: (v) => v === result.rows });
     ctx.figures.add(section, `${label}: CPU of the flow-engine process per execution (${result.cpu.engine.coresBusy.toFixed(2)} cores busy)`, result.cpu.engine.msPerUnit, "ms");
     ctx.figures.add(section, `${label}: CPU of Postgres per execution (${result.cpu.postgres.coresBusy.toFixed(2)} cores busy)`, result.cpu.postgres.msPerUnit, "ms");
+    ctx.figures.add(section, `${label}: peak V8 heap in use + external memory, sampled (what the platform's limit counts)`, result.heapPeaks.heapUsedPlusExternalMiB, "MiB");
     if (flow === fixture.httpFlow) {
       ctx.figures.add(section, `${label}: step requests delivered twice`, repeated, "requests", { target: "= 0", met: (v) => v === 0 });
     }

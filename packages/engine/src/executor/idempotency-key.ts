@@ -17,23 +17,60 @@ const ROUND_CONSTANTS = new Uint32Array([
 ]);
 const INITIAL_HASH = [0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19];
 const encoder = new TextEncoder();
+const HEX = Array.from({ length: 256 }, (_, byte) => byte.toString(16).padStart(2, "0"));
+
+// Scratch space reused by every call: hashing is synchronous, so no two calls ever share it. An id and a step id fit
+// in two blocks; longer input gets a buffer of its own.
+let scratch = new Uint8Array(128);
+const schedule = new Uint32Array(64);
+const state = new Uint32Array(8);
 
 const rotr = (x: number, n: number) => (x >>> n) | (x << (32 - n));
 
+/** Writes the UTF-8 bytes of `text` into the scratch buffer (grown if needed); returns their count. */
+function encodeIntoScratch(text: string): number {
+  const length = text.length;
+  if (length + 9 <= scratch.length) {
+    let i = 0;
+    for (; i < length; i++) {
+      const code = text.charCodeAt(i);
+      if (code >= 0x80) break;
+      scratch[i] = code;
+    }
+    if (i === length) return length;
+  }
+  const bytes = encoder.encode(text);
+  if (bytes.length + 9 > scratch.length) scratch = new Uint8Array(Math.ceil((bytes.length + 9) / 64) * 64);
+  scratch.set(bytes);
+  return bytes.length;
+}
+
 /** SHA-256 of the UTF-8 bytes of `text`, as lowercase hex (FIPS 180-4). */
 export function sha256HexSync(text: string): string {
-  const data = encoder.encode(text);
-  const padded = new Uint8Array(Math.ceil((data.length + 9) / 64) * 64);
-  padded.set(data);
-  padded[data.length] = 0x80;
-  const view = new DataView(padded.buffer);
-  const bits = data.length * 8;
-  view.setUint32(padded.length - 8, Math.floor(bits / 2 ** 32));
-  view.setUint32(padded.length - 4, bits >>> 0);
-  const hash = Uint32Array.from(INITIAL_HASH);
-  const w = new Uint32Array(64);
-  for (let offset = 0; offset < padded.length; offset += 64) {
-    for (let i = 0; i < 16; i++) w[i] = view.getUint32(offset + i * 4);
+  const length = encodeIntoScratch(text);
+  const blocks = Math.ceil((length + 9) / 64);
+  const padded = scratch;
+  padded.fill(0, length, blocks * 64);
+  padded[length] = 0x80;
+  const bits = length * 8;
+  const end = blocks * 64;
+  const high = Math.floor(bits / 2 ** 32);
+  padded[end - 8] = high >>> 24;
+  padded[end - 7] = (high >>> 16) & 0xff;
+  padded[end - 6] = (high >>> 8) & 0xff;
+  padded[end - 5] = high & 0xff;
+  padded[end - 4] = bits >>> 24;
+  padded[end - 3] = (bits >>> 16) & 0xff;
+  padded[end - 2] = (bits >>> 8) & 0xff;
+  padded[end - 1] = bits & 0xff;
+  const hash = state;
+  hash.set(INITIAL_HASH);
+  const w = schedule;
+  for (let offset = 0; offset < end; offset += 64) {
+    for (let i = 0; i < 16; i++) {
+      const at = offset + i * 4;
+      w[i] = (padded[at]! << 24) | (padded[at + 1]! << 16) | (padded[at + 2]! << 8) | padded[at + 3]!;
+    }
     for (let i = 16; i < 64; i++) {
       const s0 = rotr(w[i - 15]!, 7) ^ rotr(w[i - 15]!, 18) ^ (w[i - 15]! >>> 3);
       const s1 = rotr(w[i - 2]!, 17) ^ rotr(w[i - 2]!, 19) ^ (w[i - 2]! >>> 10);
@@ -62,7 +99,10 @@ export function sha256HexSync(text: string): string {
     hash[7] = (hash[7]! + h) | 0;
   }
   let hex = "";
-  for (const word of hash) hex += word.toString(16).padStart(8, "0");
+  for (let i = 0; i < 8; i++) {
+    const word = hash[i]!;
+    hex += HEX[word >>> 24]! + HEX[(word >>> 16) & 0xff]! + HEX[(word >>> 8) & 0xff]! + HEX[word & 0xff]!;
+  }
   return hex;
 }
 

@@ -69,7 +69,10 @@ function jsonError(status: number, code: string, message: string): Response {
 
 realServe({ port, hostname: "127.0.0.1", onListen: () => console.log(`listening on 127.0.0.1:${port}`) }, async (request, info) => {
   const url = new URL(request.url);
-  if (url.pathname === "/health") return Response.json({ ok: true, functions: [...handlers.keys()] });
+  if (url.pathname === "/health") {
+    // Memory in bytes; the platform's limit counts the V8 heap in use plus external (ArrayBuffer) memory, not RSS.
+    return Response.json({ ok: true, functions: [...handlers.keys()], memory: Deno.memoryUsage() });
+  }
   const match = /^\/functions\/v1\/([^/]+)(\/.*)?$/.exec(url.pathname);
   if (!match) return jsonError(404, "not_found", `no route for ${url.pathname}`);
   const [, name, rest = ""] = match;
