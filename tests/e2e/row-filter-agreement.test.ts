@@ -6,6 +6,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { compileRules, type Rule } from "../../packages/engine/src/index.ts";
+import { createRandom } from "../../packages/engine/test/security/fuzz.ts";
 import { connect } from "./helpers.ts";
 
 const sql = connect();
@@ -14,19 +15,8 @@ afterAll(() => sql.end());
 const seed = Number(process.env.FLOWS_FILTER_SEED ?? Date.now() % 1_000_000);
 console.log(`row filter agreement: seed ${seed}`);
 
-/** mulberry32: a small deterministic generator, so a failing seed reproduces. */
-function generator(start: number): () => number {
-  let state = start >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-const random = generator(seed);
-const pick = <T>(items: readonly T[]): T => items[Math.floor(random() * items.length)]!;
+const random = createRandom(seed);
+const pick = random.pick;
 
 const table = "public.filter_agreement";
 const texts = ["won", "lost", "Won", "won ", "5", "5.0", "007", "-3", "1e3", "true", "false", "", "ünïcode", "o'brien", "2024-01-01", "2024-01-01T00:00:00Z", " 5", "x\ty"];
@@ -44,7 +34,7 @@ function condition(): Rule {
   const field = pick(fields);
   if (op === "is_null" || op === "is_not_null" || op === "changed") return { field, op } as Rule;
   if (op === "in" || op === "not_in") {
-    return { field, op, value: Array.from({ length: 1 + Math.floor(random() * 3) }, () => pick(values)) } as Rule;
+    return { field, op, value: Array.from({ length: 1 + Math.floor(random.next() * 3) }, () => pick(values)) } as Rule;
   }
   if (op === "matches") return { field, op, value: pick(["^w", "5$", "(?i)WON"]) } as Rule;
   if (op === "contains" || op === "starts_with") return { field, op, value: pick(["w", "5", "o"]) } as Rule;
@@ -52,9 +42,9 @@ function condition(): Rule {
 }
 
 function rule(depth: number): Rule {
-  const roll = random();
+  const roll = random.next();
   if (depth >= 3 || roll < 0.5) return condition();
-  const children = Array.from({ length: 1 + Math.floor(random() * 3) }, () => rule(depth + 1));
+  const children = Array.from({ length: 1 + Math.floor(random.next() * 3) }, () => rule(depth + 1));
   if (roll < 0.7) return { all: children };
   if (roll < 0.9) return { any: children };
   return { not: children[0]! };
@@ -72,7 +62,7 @@ beforeAll(async () => {
     create table ${table} (id integer primary key, stage text, note varchar(40), amount integer, big bigint, won boolean, data jsonb)`);
   let id = 0;
   for (let index = 0; index < 120; index++) {
-    const maybe = <T>(value: T) => (random() < 0.2 ? null : value);
+    const maybe = <T>(value: T) => (random.next() < 0.2 ? null : value);
     const data = maybe(pick<unknown>([{ stage: "won" }, "won", 5, ["won"]]));
     await sql.unsafe(`insert into ${table} (id, stage, note, amount, big, won, data) values ($1, $2, $3, $4, $5, $6, $7::jsonb)`, [
       ++id,
@@ -80,8 +70,8 @@ beforeAll(async () => {
       maybe(pick(texts)),
       maybe(pick(integers.filter((n) => typeof n === "number"))),
       maybe(String(pick(integers))),
-      maybe(random() < 0.5),
-      data === null ? null : JSON.stringify(data),
+      maybe(random.next() < 0.5),
+      data,
     ] as never[]);
   }
   // The rows as the engine sees them: to_jsonb of the row, parsed as JSON.
