@@ -2,7 +2,7 @@
 -- the engine's coercion can be mirrored and as "maybe" elsewhere, so no row a flow could match is left out.
 begin;
 \ir ../000-setup/helpers.psql
-select plan(33);
+select plan(36);
 
 create table public.filter_deals (
   id bigint generated always as identity primary key,
@@ -100,6 +100,20 @@ select is(
      from pg_catalog.pg_trigger where tgrelid = 'public.filter_deals'::regclass and tgname like 'flows_capture_%'),
   array['flows_capture_insert:statement', 'flows_capture_update:row'],
   'an operation some flow wants whole gets the statement-level trigger; the other keeps its filter');
+
+-- The filter depends on the column it names: dropping the column needs cascade, which drops the trigger; the tick
+-- puts it back, translated again without the column.
+select throws_ok($$alter table public.filter_deals drop column stage$$, '2BP01', null,
+  'a column a row filter names cannot be dropped without cascade');
+alter table public.filter_deals drop column stage cascade;
+select is((select count(*)::int from pg_catalog.pg_trigger where tgrelid = 'public.filter_deals'::regclass and tgname = 'flows_capture_update'),
+  0, 'cascade drops the filtered trigger');
+select flows.tick() is not null as ticked \gset
+select is(
+  (select array_agg(tgname::text || ':' || case when (tgtype & 1) = 1 then 'row' else 'statement' end order by tgname)
+     from pg_catalog.pg_trigger where tgrelid = 'public.filter_deals'::regclass and tgname like 'flows_capture_%'),
+  array['flows_capture_insert:statement', 'flows_capture_update:statement'],
+  'the tick reinstalls it; without the column the rule no longer filters');
 
 select * from finish();
 rollback;
