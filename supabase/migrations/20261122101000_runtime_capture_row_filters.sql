@@ -333,3 +333,6 @@ end
 $$;
 comment on function flows.refresh_watches() is
   'Installs capture triggers on every table an active published row_change version watches (only for the operations needed; row-level with a filter when every version''s when rule translates, statement-level otherwise) and removes them from tables no longer needed.';
+
+-- Tables watched before this migration get their filters now, not at their next publish.
+select flows.refresh_watches();
