@@ -83,7 +83,7 @@ export async function runWrites(sql: postgres.Sql, table: string, writes: Write[
             [write.from, write.to],
           );
         } else {
-          await sql.begin((tx) => tx.unsafe(`insert into ${table} (seq, name) values ($1, $2) on conflict (seq) do nothing`, [write.from, `lead ${write.from}`]));
+          await sql.unsafe(`insert into ${table} (seq, name) values ($1, $2) on conflict (seq) do nothing`, [write.from, `lead ${write.from}`]);
         }
         break;
       } catch {

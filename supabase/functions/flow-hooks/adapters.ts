@@ -3,6 +3,7 @@
  * statement the function runs is here.
  */
 import postgres from "postgres";
+import { transaction } from "../../../packages/runtime/src/postgres/transaction.ts";
 import type { HookDeps, WebhookTarget } from "./handler.ts";
 
 /** The handler's dependencies for this process. */
@@ -40,7 +41,7 @@ export function createHookDeps(env: (name: string) => string | undefined): HookD
       };
     },
     async createExecution(target, input): Promise<string | null> {
-      return await sql.begin(async (tx) => {
+      return await transaction(sql, async (tx) => {
         // A JSON null body is stored as {} (the column holds an object or value, never SQL null).
         // Pinned to the version whose parameters accepted the body, if it is still the published one.
         const [row] = await tx`

@@ -31,6 +31,7 @@ import type {
   StopCheck,
 } from "../ports.ts";
 import { GroupCommit } from "../group-commit.ts";
+import { transaction } from "./transaction.ts";
 
 type Sql = postgres.Sql;
 type Json = postgres.JSONValue;
@@ -71,7 +72,7 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
     async processEvents(owner, limit, match, start) {
       // One transaction from the claim to the executions it creates: events are marked processed as they are
       // claimed (one update per event, not two), and a failure anywhere rolls the batch back into the outbox.
-      return await sql.begin(async (tx) => {
+      return await transaction(sql, async (tx) => {
         const rows = await tx`
           update flows.events e
              set claimed_at = now(), claimed_by = ${owner}, processed_at = now()
@@ -539,7 +540,7 @@ function createExecutionStore(
       const [schema, name] = table.includes(".") ? table.split(".") : ["public", table];
       const columns = Object.keys(values);
       if (columns.length === 0) return { updatedCount: 0 };
-      return await sql.begin(async (tx) => {
+      return await transaction(sql, async (tx) => {
         // Capture triggers read this to record the change's causation (the loop guard counts depth).
         await tx`select set_config('flows.causation', ${JSON.stringify({
           execution_id: causation.executionId,
@@ -606,7 +607,7 @@ export async function startManualRun(
   request: ManualRunRequest,
   validateInput: (definition: FlowDefinition, input: unknown) => void,
 ): Promise<{ executionId: string }> {
-  return await sql.begin(async (tx) => {
+  return await transaction(sql, async (tx) => {
     await tx`select set_config('request.jwt.claims', ${JSON.stringify(request.claims)}, true)`;
     let tenantId: string | null;
     if (request.claims.role === "service_role") {

@@ -1,0 +1,62 @@
+/**
+ * Transactions whose connection may die under them (a Postgres restart, a pooler recycling its backends, a
+ * terminated session).
+ *
+ * postgres.js 3.4.9 answers any error inside `sql.begin` by sending ROLLBACK on the transaction's connection. When
+ * the error is that connection going away, the ROLLBACK is queued for a socket that no longer exists, and the write
+ * throws from a timer callback: an uncaught TypeError that ends the whole process, every other execution in flight
+ * with it (porsager/postgres#1208; Node and Deno alike). Postgres rolls back a transaction whose session ended, so
+ * nothing needs sending: `transaction` keeps such an error from postgres.js, whose `begin` rejects on its own when
+ * it processes the connection's close.
+ */
+import type postgres from "postgres";
+
+/** How long a body's connection error may precede the close that confirms it before it is treated as any error. */
+const CLOSE_CONFIRM_MS = 2_000;
+
+/**
+ * `sql.begin(body)`, safe against the connection dying mid-transaction: rejects with the connection's error instead
+ * of crashing the process. The body must await nothing but its own queries, as every body here does: a query sent
+ * after the connection closed while none was in flight would meet the same fault.
+ */
+export async function transaction<T>(sql: postgres.Sql, body: (tx: postgres.TransactionSql) => Promise<T>): Promise<T> {
+  let beginEnded!: () => void;
+  const ended = new Promise<void>((resolve) => (beginEnded = resolve));
+  const begun = sql.begin(async (tx) => {
+    try {
+      return await body(tx);
+    } catch (error) {
+      if (connectionLost(error) && (await within(ended, CLOSE_CONFIRM_MS))) {
+        // `begin` has rejected with the close already; settling this scope now would only send the fatal ROLLBACK.
+        return await new Promise<never>(() => {});
+      }
+      throw error;
+    }
+  });
+  begun.then(beginEnded, beginEnded);
+  return (await begun) as T;
+}
+
+/**
+ * Whether an error means the connection itself is gone: postgres.js's own connection errors, a socket error, or a
+ * server error that ends the session (FATAL or PANIC, class 08 connection exceptions, 57P0x shutdowns).
+ */
+export function connectionLost(error: unknown): boolean {
+  if (typeof error !== "object" || error === null) return false;
+  const { code, severity } = error as { code?: unknown; severity?: unknown };
+  if (severity === "FATAL" || severity === "PANIC") return true;
+  if (typeof code !== "string") return false;
+  return code.startsWith("CONNECTION_") || code === "CONNECT_TIMEOUT" || /^E[A-Z]+$/.test(code) ||
+    code.startsWith("08") || /^57P0\d$/.test(code);
+}
+
+/** Whether `promise` settles within `ms`. */
+async function within(promise: Promise<void>, ms: number): Promise<boolean> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timeout = new Promise<boolean>((resolve) => (timer = setTimeout(() => resolve(false), ms)));
+  try {
+    return await Promise.race([promise.then(() => true), timeout]);
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,38 @@
+import { describe, expect, it } from "vitest";
+import { FlowError } from "../../engine/src/index.ts";
+import { connectionLost } from "../src/postgres/transaction.ts";
+
+/** An error as postgres.js reports it: a `code`, and the server's `severity` when the server sent it. */
+function failure(code: string, severity?: string): Error {
+  return Object.assign(new Error(code), { code, ...(severity ? { severity } : {}) });
+}
+
+// What the driver and the server report when a session ends, against errors that leave the connection usable.
+describe("connectionLost", () => {
+  it.each([
+    ["postgres.js: the connection closed", failure("CONNECTION_CLOSED")],
+    ["postgres.js: the connection was destroyed", failure("CONNECTION_DESTROYED")],
+    ["postgres.js: the pool was ended", failure("CONNECTION_ENDED")],
+    ["postgres.js: connecting timed out", failure("CONNECT_TIMEOUT")],
+    ["a socket reset", failure("ECONNRESET")],
+    ["a broken pipe", failure("EPIPE")],
+    ["the session terminated by an administrator", failure("57P01", "FATAL")],
+    ["a server crash shutdown", failure("57P02")],
+    ["a connection failure", failure("08006")],
+    ["any FATAL error", failure("XX000", "FATAL")],
+  ])("%s", (_, error) => {
+    expect(connectionLost(error)).toBe(true);
+  });
+
+  it.each([
+    ["a statement timeout or cancel (the session goes on)", failure("57014", "ERROR")],
+    ["a unique violation", failure("23505", "ERROR")],
+    ["a serialization failure", failure("40001", "ERROR")],
+    ["a flow error", new FlowError("ROW_NOT_FOUND", "no such row")],
+    ["an error without a code", new Error("the body failed")],
+    ["a thrown string", "boom"],
+    ["null", null],
+  ])("%s is not", (_, error) => {
+    expect(connectionLost(error)).toBe(false);
+  });
+});
