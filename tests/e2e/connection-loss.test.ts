@@ -1,12 +1,12 @@
 /**
  * A transaction's connection dying under it (a restart, a pooler recycling backends, a terminated session) must end
  * in a rejected promise, not a crashed process: postgres.js's own `begin` sends ROLLBACK on the dead connection and
- * throws from a timer (see packages/runtime/src/postgres/transaction.ts). Vitest fails a run on such an uncaught
+ * throws from a timer (see packages/runtime/src/postgres/connection-loss.ts). Vitest fails a run on such an uncaught
  * error, so the first test fails if `transaction` is replaced by `sql.begin`.
  */
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { transaction } from "../../packages/runtime/src/postgres/transaction.ts";
+import { transaction } from "../../packages/runtime/src/postgres/connection-loss.ts";
 import { connect, stack } from "./helpers.ts";
 
 const admin = connect();

@@ -1,6 +1,6 @@
 /** When things go wrong: the function killed mid-execution, and the function down while rows are written. */
 import { afterAll, describe, expect, it } from "vitest";
-import { connect, eventually, killFunctions, releaseFunctions } from "./helpers.ts";
+import { connect, eventually, killFunctions, releaseFunctions, stack } from "./helpers.ts";
 import { createLeadsTable, publishFlow, startTarget, terminalExecutions } from "./flows-helpers.ts";
 
 const sql = connect();
@@ -76,4 +76,46 @@ describe("recovery", () => {
     expect(executions.length).toBe(500);
     expect(new Set(executions.map((e) => e.subject)).size).toBe(500);
   });
+
+  it("a session terminated inside a db_update fails that attempt only: the function lives on and the step is retried", async () => {
+    const { readFileSync } = await import("node:fs");
+    const functionsPid = () => Number(readFileSync(`${stack.stateDir}/functions.pid`, "utf8"));
+    const table = await createLeadsTable(sql, "leads_session_lost");
+    // The first update of the table sleeps, so the function's transaction is caught with its statement in flight. A
+    // sequence counts the tries: it is not rolled back with the terminated transaction.
+    await sql.unsafe(`
+      create sequence public.leads_session_lost_tries;
+      create function public.leads_session_lost_slow() returns trigger language plpgsql as $$
+      begin
+        if nextval('public.leads_session_lost_tries') = 1 then perform pg_sleep(30); end if;
+        return new;
+      end $$;
+      create trigger slow_first_update before update on ${table}
+        for each row execute function public.leads_session_lost_slow();`);
+    const { flowId } = await publishFlow(sql, "session-lost", {
+      trigger: { type: "row_change", table, events: ["INSERT"] },
+      steps: [{ id: "mark", type: "db_update", config: { table, key: "{{row.id}}", set: { status: "marked" } }, retry: { max_attempts: 3, delay: 100 } }],
+    });
+    const pidBefore = functionsPid();
+    await sql.unsafe(`insert into ${table} (name) values ('lead')`);
+    const [{ pid }] = await eventually(async () => {
+      const rows = await sql`
+        select pid from pg_stat_activity where application_name = 'flow-engine' and wait_event = 'PgSleep'`;
+      return rows.length === 1 ? rows : undefined;
+    }, 20_000, "the function's update to be in flight");
+    await sql`select pg_terminate_backend(${pid})`;
+
+    const [execution] = await tickUntil(async () => {
+      const rows = await sql`select execution_id from flows.executions where flow_id = ${flowId} and status = 'completed'`;
+      return rows.length ? rows : undefined;
+    }, "the execution to complete after the termination");
+    const attempts = await sql`
+      select status, error_code as code from flows.execution_steps
+       where execution_id = ${execution.execution_id} order by attempt`;
+    expect(attempts.map((a) => [a.status, a.code])).toEqual([["failed", "NETWORK_ERROR"], ["completed", null]]);
+    expect(await sql.unsafe(`select status from ${table}`)).toEqual([{ status: "marked" }]);
+    // The same process throughout: after a crash the supervisor would have started another under a new pid.
+    expect(functionsPid()).toBe(pidBefore);
+  });
 });
+

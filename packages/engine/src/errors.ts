@@ -143,7 +143,8 @@ function fromSqlState(sqlState: string, message: string, cause: unknown): FlowEr
   if (sqlState === "40001" || sqlState === "40P01") {
     return new FlowError("SERIALIZATION_FAILURE", message, { details, cause });
   }
-  if (sqlState.startsWith("08")) return new FlowError("NETWORK_ERROR", message, { details, cause });
+  // Class 08 and the 57P0x shutdowns end the session: the statement's transaction went with it.
+  if (sqlState.startsWith("08") || /^57P0\d$/.test(sqlState)) return new FlowError("NETWORK_ERROR", message, { details, cause });
   if (sqlState === "57014") return new FlowError("TIMEOUT", message, { details, cause });
   return new FlowError("STORE_ERROR", message, { details, cause });
 }

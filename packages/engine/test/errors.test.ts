@@ -29,6 +29,8 @@ describe("error taxonomy", () => {
     expect(toFlowError(Object.assign(new Error("could not serialize access"), { code: "40001" }))).toMatchObject({ code: "SERIALIZATION_FAILURE", retryable: true });
     expect(toFlowError(Object.assign(new Error("deadlock detected"), { code: "40P01" }))).toMatchObject({ code: "SERIALIZATION_FAILURE", retryable: true });
     expect(toFlowError(Object.assign(new Error("connection lost"), { code: "08006" }))).toMatchObject({ code: "NETWORK_ERROR", retryable: true });
+    expect(toFlowError(Object.assign(new Error("terminating connection due to administrator command"), { code: "57P01" }))).toMatchObject({ code: "NETWORK_ERROR", retryable: true });
+    expect(toFlowError(Object.assign(new Error("canceling statement due to statement timeout"), { code: "57014" }))).toMatchObject({ code: "TIMEOUT" });
     expect(toFlowError(Object.assign(new Error("dup"), { code: "23505" }))).toMatchObject({ code: "STORE_ERROR", retryable: false });
   });
 

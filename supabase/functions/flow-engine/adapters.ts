@@ -17,6 +17,7 @@ import {
   validationError,
 } from "../../../packages/engine/src/index.ts";
 import { drain, type DrainReport } from "../../../packages/runtime/src/index.ts";
+import { absorbConnectionLossRejections } from "../../../packages/runtime/src/postgres/connection-loss.ts";
 import { createPostgresRateLimiter } from "../../../packages/runtime/src/postgres/rate-limiter.ts";
 import { createPostgresStore, createVaultSecrets, startManualRun } from "../../../packages/runtime/src/postgres/store.ts";
 import type { HandlerDeps } from "./handler.ts";
@@ -34,6 +35,9 @@ export function createDeps(env: (name: string) => string | undefined): HandlerDe
     onnotice: () => {},
     connection: { application_name: "flow-engine" },
   });
+  absorbConnectionLossRejections((error) =>
+    consoleLogger.log("warn", "a database connection was lost under a query nobody awaited", { error: String((error as Error).message) })
+  );
   const store = createPostgresStore(sql);
   const registry = createRegistry(builtInRunners());
   const owner = `flow-engine:${crypto.randomUUID().slice(0, 8)}`;

@@ -3,7 +3,7 @@
  * statement the function runs is here.
  */
 import postgres from "postgres";
-import { transaction } from "../../../packages/runtime/src/postgres/transaction.ts";
+import { absorbConnectionLossRejections, transaction } from "../../../packages/runtime/src/postgres/connection-loss.ts";
 import type { HookDeps, WebhookTarget } from "./handler.ts";
 
 /** The handler's dependencies for this process. */
@@ -18,6 +18,9 @@ export function createHookDeps(env: (name: string) => string | undefined): HookD
     onnotice: () => {},
     connection: { application_name: "flow-hooks" },
   });
+  absorbConnectionLossRejections((error) =>
+    console.warn(JSON.stringify({ level: "warn", message: "a database connection was lost under a query nobody awaited", error: String((error as Error).message) }))
+  );
 
   return {
     env,

@@ -31,7 +31,7 @@ import type {
   StopCheck,
 } from "../ports.ts";
 import { GroupCommit } from "../group-commit.ts";
-import { transaction } from "./transaction.ts";
+import { connectionLost, transaction } from "./connection-loss.ts";
 
 type Sql = postgres.Sql;
 type Json = postgres.JSONValue;
@@ -540,7 +540,7 @@ function createExecutionStore(
       const [schema, name] = table.includes(".") ? table.split(".") : ["public", table];
       const columns = Object.keys(values);
       if (columns.length === 0) return { updatedCount: 0 };
-      return await transaction(sql, async (tx) => {
+      const updated = transaction(sql, async (tx) => {
         // Capture triggers read this to record the change's causation (the loop guard counts depth).
         await tx`select set_config('flows.causation', ${JSON.stringify({
           execution_id: causation.executionId,
@@ -559,6 +559,11 @@ function createExecutionStore(
           update ${tx(schema)}.${tx(name)} set ${tx(values as Record<string, postgres.SerializableParameter>, columns)}
            where ${tx(keyColumn)} = ${String(key)}::text::${tx.unsafe(column.type_name)}`;
         return { updatedCount: result.count };
+      });
+      return await updated.catch((error) => {
+        // The transaction went with its session, so the update did not happen: worth another attempt.
+        if (!connectionLost(error)) throw error;
+        throw new FlowError("NETWORK_ERROR", `db_update: the database connection was lost: ${(error as Error).message}`, { cause: error });
       });
     },
   };

@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FlowError } from "../../engine/src/index.ts";
-import { connectionLost } from "../src/postgres/transaction.ts";
+import { connectionLost } from "../src/postgres/connection-loss.ts";
 
 /** An error as postgres.js reports it: a `code`, and the server's `severity` when the server sent it. */
 function failure(code: string, severity?: string): Error {

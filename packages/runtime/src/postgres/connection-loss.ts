@@ -1,13 +1,16 @@
 /**
- * Transactions whose connection may die under them (a Postgres restart, a pooler recycling its backends, a
- * terminated session).
+ * What the engine does about postgres.js 3.4.9 when a connection dies under it (a Postgres restart, a pooler
+ * recycling its backends, a terminated session). Two paths in the driver otherwise end the whole process, every
+ * execution in flight with it (Node and Deno alike):
  *
- * postgres.js 3.4.9 answers any error inside `sql.begin` by sending ROLLBACK on the transaction's connection. When
- * the error is that connection going away, the ROLLBACK is queued for a socket that no longer exists, and the write
- * throws from a timer callback: an uncaught TypeError that ends the whole process, every other execution in flight
- * with it (porsager/postgres#1208; Node and Deno alike). Postgres rolls back a transaction whose session ended, so
- * nothing needs sending: `transaction` keeps such an error from postgres.js, whose `begin` rejects on its own when
- * it processes the connection's close.
+ * - Inside `sql.begin`, any error is answered with a ROLLBACK on the transaction's connection. When the error is that
+ *   connection going away, the ROLLBACK is queued for a socket that no longer exists, and the write throws from a
+ *   timer callback: an uncaught TypeError (porsager/postgres#1208). Postgres rolls back a transaction whose session
+ *   ended, so nothing needs sending: `transaction` keeps such an error from postgres.js, whose `begin` rejects on its
+ *   own when it processes the connection's close.
+ * - On every new connection the driver reads the database's array types with a query nobody awaits. Terminated
+ *   then, its rejection is unhandled, which ends a Deno process: `absorbConnectionLossRejections` absorbs (and logs)
+ *   unhandled rejections that are connection losses, and only those.
  */
 import type postgres from "postgres";
 
@@ -59,4 +62,17 @@ async function within(promise: Promise<void>, ms: number): Promise<boolean> {
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * Absorbs unhandled promise rejections that are connection losses (see the module comment), reporting each through
+ * `report`; any other unhandled rejection still ends the process. For Deno entry points (Edge Functions).
+ */
+export function absorbConnectionLossRejections(report: (error: unknown) => void): void {
+  (globalThis as unknown as EventTarget).addEventListener("unhandledrejection", (event) => {
+    const rejection = event as Event & { reason?: unknown };
+    if (!connectionLost(rejection.reason)) return;
+    rejection.preventDefault();
+    report(rejection.reason);
+  });
 }
