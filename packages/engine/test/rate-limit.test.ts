@@ -88,8 +88,8 @@ describe("token buckets", () => {
     expect(takeFromBucket({ tokens: 0.5, refilledAtMs: 10_000 }, 9_000, bucket)).toEqual({ state: { tokens: 0.5, refilledAtMs: 10_000 }, waitMs: 250 });
   });
 
-  it("keep 250 ms of refill below the destination's burst, never less than one token", () => {
-    expect(bucketFor(BITRIX24_RATE_LIMIT)).toEqual({ ratePerSecond: 2, capacity: 49.5 });
+  it("keep a second of refill below the destination's burst, never less than one token", () => {
+    expect(bucketFor(BITRIX24_RATE_LIMIT)).toEqual({ ratePerSecond: 2, capacity: 48 });
     expect(bucketFor({ perSecond: 1, burst: 1 })).toEqual({ ratePerSecond: 1, capacity: 1 });
     expect(bucketFor({ perSecond: 100, burst: 10 })).toEqual({ ratePerSecond: 100, capacity: 1 });
   });
@@ -147,9 +147,9 @@ describe("the executor takes a token before each attempt", () => {
     expect(portal.rejected).toBe(0);
     expect(portal.accepted).toHaveLength(100);
     expect(ports.store.attempts.every((attempt) => attempt.attempt === 1 && attempt.status === "completed")).toBe(true);
-    // 49 at once (49.5 tokens), the 50th when half a token has refilled, then one every 500 ms.
-    expect(portal.accepted.slice(48, 51).map((at) => at - start)).toEqual([0, 250, 750]);
-    expect(portal.accepted.at(-1)! - start).toBe(25_250);
+    // 48 at once (48 tokens), then one every 500 ms.
+    expect(portal.accepted.slice(47, 50).map((at) => at - start)).toEqual([0, 500, 1_000]);
+    expect(portal.accepted.at(-1)! - start).toBe(26_000);
     expect(ports.rateLimiter.grantedAt(PORTAL)).toHaveLength(100);
     expect(Math.max(...clock.sleeps)).toBeLessThanOrEqual(500);
   });

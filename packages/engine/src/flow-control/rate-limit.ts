@@ -28,13 +28,14 @@ export interface RateLimitRequest {
 export const BITRIX24_RATE_LIMIT: RateLimit = { perSecond: 2, burst: 50 };
 
 /** How much refill time the engine keeps in hand below a destination's burst. */
-export const RATE_HEADROOM_MS = 250;
+export const RATE_HEADROOM_MS = 1_000;
 
 /**
  * The bucket the engine keeps for a destination's limit: the same rate, but `RATE_HEADROOM_MS` of refill fewer
- * tokens (never fewer than one). A token taken here reaches the destination a few milliseconds later, and not always
- * in the order taken; with the destination's bucket that much fuller than ours, requests that arrive up to 250 ms
- * out of step with their tokens still fit it.
+ * tokens (never fewer than one). A token taken here reaches the destination later, after the attempt's start is
+ * written and, on a new connection, a TLS handshake; a cold burst arrives hundreds of milliseconds after its tokens
+ * while the paced requests after it go at once, so the destination sees them closer together than they were taken.
+ * With the destination's bucket that much fuller than ours, requests up to a second out of step still fit it.
  */
 export function bucketFor(limit: RateLimit): TokenBucket {
   const headroom = Math.min((limit.perSecond * RATE_HEADROOM_MS) / 1000, limit.burst - 1);
