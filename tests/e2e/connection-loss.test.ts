@@ -4,9 +4,12 @@
  * throws from a timer (see packages/runtime/src/postgres/connection-loss.ts). Vitest fails a run on such an uncaught
  * error, so the first test fails if `transaction` is replaced by `sql.begin`.
  */
+import { connect as tcpConnect, createServer, type Server, type Socket } from "node:net";
 import postgres from "postgres";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { transaction } from "../../packages/runtime/src/postgres/connection-loss.ts";
+import { createPostgresStore } from "../../packages/runtime/src/postgres/store.ts";
+import type { ClaimedExecution } from "../../packages/runtime/src/ports.ts";
 import { connect, stack } from "./helpers.ts";
 
 const admin = connect();
@@ -88,3 +91,88 @@ describe("transactions when the connection dies", () => {
     }
   });
 });
+
+/**
+ * A TCP proxy in front of the test database that can cut the client off at its next COMMIT: before passing it on
+ * (the transaction aborts with its session) or just after (Postgres commits, the client never hears of it).
+ */
+async function startCommitCutter(): Promise<{ url: string; cutNextCommit(when: "before" | "after"): void; close(): Promise<void> }> {
+  const target = new URL(stack.dbUrl);
+  let cut: "before" | "after" | null = null;
+  const sockets = new Set<Socket>();
+  const server: Server = createServer((client) => {
+    const upstream = tcpConnect(Number(target.port), target.hostname);
+    for (const socket of [client, upstream]) {
+      sockets.add(socket);
+      socket.on("error", () => {});
+      socket.on("close", () => sockets.delete(socket));
+    }
+    upstream.on("data", (data) => client.destroyed || client.write(data));
+    upstream.on("close", () => client.destroy());
+    client.on("close", () => setTimeout(() => upstream.end(), 200));
+    client.on("data", (data) => {
+      if (cut !== null && data.includes("commit")) {
+        if (cut === "after") upstream.write(data);
+        cut = null;
+        client.destroy();
+        return;
+      }
+      upstream.write(data);
+    });
+  });
+  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+  const url = new URL(stack.dbUrl);
+  url.hostname = "127.0.0.1";
+  url.port = String((server.address() as { port: number }).port);
+  return {
+    url: url.href,
+    cutNextCommit: (when) => (cut = when),
+    close: async () => {
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+describe("a db_update whose connection is lost during COMMIT", () => {
+  const execution: ClaimedExecution = {
+    executionId: "00000000-0000-4000-8000-000000000001",
+    tenantId: "00000000-0000-4000-8000-000000000002",
+    flowId: "00000000-0000-4000-8000-000000000003",
+    versionId: "00000000-0000-4000-8000-000000000004",
+    triggerType: "manual",
+    input: {},
+    event: null,
+    causationDepth: 0,
+    cancelRequested: false,
+    fresh: true,
+    leaseOwner: "connection-loss-test",
+  };
+  const causation = { executionId: execution.executionId, stepId: "mark" };
+
+  it("reports the update when Postgres committed it, and a retryable error when it did not", async () => {
+    await admin`create table public.cut_short_leads (id int primary key, status text not null)`;
+    await admin`insert into public.cut_short_leads values (1, 'new'), (2, 'new')`;
+    const proxy = await startCommitCutter();
+    const sql = postgres(proxy.url, { max: 1, prepare: false, onnotice: () => {} });
+    try {
+      const store = createPostgresStore(sql).storeFor(execution, () => false);
+
+      proxy.cutNextCommit("after");
+      const applied = await store.updateRow("public.cut_short_leads", "id", 1, { status: "marked" }, causation);
+      // Committed: the step is done, and must not be run again.
+      expect(applied).toEqual({ updatedCount: 1 });
+      expect(await admin`select status from public.cut_short_leads where id = 1`).toEqual([{ status: "marked" }]);
+
+      proxy.cutNextCommit("before");
+      const refused = await store.updateRow("public.cut_short_leads", "id", 2, { status: "marked" }, causation).catch((error) => error);
+      // Aborted with its session: nothing changed, and another attempt is safe.
+      expect(refused).toMatchObject({ code: "NETWORK_ERROR", retryable: true });
+      expect(await admin`select status from public.cut_short_leads where id = 2`).toEqual([{ status: "new" }]);
+    } finally {
+      await sql.end({ timeout: 1 });
+      await proxy.close();
+    }
+  });
+});
+

@@ -18,7 +18,8 @@ describe("connectionLost", () => {
     ["a broken pipe", failure("EPIPE")],
     ["the session terminated by an administrator", failure("57P01", "FATAL")],
     ["a server crash shutdown", failure("57P02")],
-    ["a connection failure", failure("08006")],
+    ["a connection failure the server reports as FATAL", failure("08006", "FATAL")],
+    ["a socket closed (node:net)", failure("ERR_SOCKET_CLOSED")],
     ["any FATAL error", failure("XX000", "FATAL")],
   ])("%s", (_, error) => {
     expect(connectionLost(error)).toBe(true);
@@ -27,6 +28,8 @@ describe("connectionLost", () => {
   it.each([
     ["a statement timeout or cancel (the session goes on)", failure("57014", "ERROR")],
     ["a unique violation", failure("23505", "ERROR")],
+    ["dblink or postgres_fdw failing to connect (the session goes on)", failure("08001", "ERROR")],
+    ["a file not found", failure("ENOENT")],
     ["a serialization failure", failure("40001", "ERROR")],
     ["a flow error", new FlowError("ROW_NOT_FOUND", "no such row")],
     ["an error without a code", new Error("the body failed")],

@@ -4,6 +4,7 @@
  */
 import { existsSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
+import { absorbConnectionLossRejections } from "../../runtime/src/postgres/connection-loss.ts";
 import { apiUrl, dbUrl, gatewayArgs, localJwtSecret, repoRoot, type StackProfile } from "./config.ts";
 import { localApiKeys } from "./jwt.ts";
 import { logLine, pipeLines } from "./log.ts";
@@ -98,9 +99,17 @@ function superviseFunctions(env: Record<string, string>, stateDir: string) {
   };
 }
 
+let absorbing = false;
+
 /** Starts a stack for `profile` and resolves once every part is ready. */
 export async function startStack(profile: StackProfile, options: StackOptions = {}): Promise<RunningStack> {
   const started = performance.now();
+  // The delivery worker and the caller's own clients (a fault run's writer, the bench) use postgres.js too, and a
+  // Postgres restart must not end this process through the driver's unawaited queries (docs/faults.md).
+  if (!absorbing) {
+    absorbing = true;
+    absorbConnectionLossRejections((error) => logLine("stack", `a database connection was lost under a query nobody awaited: ${(error as Error).message}`));
+  }
   await assertPortFree(profile.apiPort);
   await ensureCluster(profile);
   let pg = await startPostgres(profile, { fast: options.fast });

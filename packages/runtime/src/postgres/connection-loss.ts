@@ -40,17 +40,40 @@ export async function transaction<T>(sql: postgres.Sql, body: (tx: postgres.Tran
   return (await begun) as T;
 }
 
+/** Error codes of a socket that died (Node's and Deno's `node:net`). */
+const SOCKET_GONE = new Set([
+  "ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTCONN",
+  "ERR_SOCKET_CLOSED", "ERR_STREAM_DESTROYED",
+]);
+
 /**
  * Whether an error means the connection itself is gone: postgres.js's own connection errors, a socket error, or a
- * server error that ends the session (FATAL or PANIC, class 08 connection exceptions, 57P0x shutdowns).
+ * server error that ends the session (FATAL or PANIC, the 57P0x shutdowns). A class 08 error at ERROR severity is
+ * not: dblink or postgres_fdw report their own connections' failures that way, and the session goes on.
  */
 export function connectionLost(error: unknown): boolean {
   if (typeof error !== "object" || error === null) return false;
   const { code, severity } = error as { code?: unknown; severity?: unknown };
   if (severity === "FATAL" || severity === "PANIC") return true;
   if (typeof code !== "string") return false;
-  return code.startsWith("CONNECTION_") || code === "CONNECT_TIMEOUT" || /^E[A-Z]+$/.test(code) ||
-    code.startsWith("08") || /^57P0\d$/.test(code);
+  return code.startsWith("CONNECTION_") || code === "CONNECT_TIMEOUT" || SOCKET_GONE.has(code) || /^57P0\d$/.test(code);
+}
+
+/**
+ * What became of a transaction whose connection was lost during COMMIT, asked on another connection:
+ * `txid_status` answers from the commit log. A commit still being processed by the dying session is asked about
+ * again for up to a second. `unknown` when Postgres cannot say (the id is too old) or cannot be asked; the first
+ * query of a reconnected connection can fail with its dead session's error, so each question is tried twice.
+ */
+export async function commitStatus(sql: postgres.Sql, xid: string): Promise<"committed" | "aborted" | "unknown"> {
+  const ask = async () => (await sql`select pg_catalog.txid_status(${xid}::bigint) as status`)[0]?.status as string | null;
+  for (let tries = 0; tries < 10; tries++) {
+    const status = await ask().catch(ask).catch(() => null);
+    if (status === "committed" || status === "aborted") return status;
+    if (status !== "in progress") return "unknown";
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+  return "unknown";
 }
 
 /** Whether `promise` settles within `ms`. */

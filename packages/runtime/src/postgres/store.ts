@@ -31,7 +31,7 @@ import type {
   StopCheck,
 } from "../ports.ts";
 import { GroupCommit } from "../group-commit.ts";
-import { connectionLost, transaction } from "./connection-loss.ts";
+import { commitStatus, connectionLost, transaction } from "./connection-loss.ts";
 
 type Sql = postgres.Sql;
 type Json = postgres.JSONValue;
@@ -540,13 +540,16 @@ function createExecutionStore(
       const [schema, name] = table.includes(".") ? table.split(".") : ["public", table];
       const columns = Object.keys(values);
       if (columns.length === 0) return { updatedCount: 0 };
+      // Set once the update ran: a connection lost after that was lost during COMMIT, which may have been applied.
+      let ran: { updatedCount: number; xid: string } | undefined;
       const updated = transaction(sql, async (tx) => {
-        // Capture triggers read this to record the change's causation (the loop guard counts depth).
-        await tx`select set_config('flows.causation', ${JSON.stringify({
+        // Capture triggers read this to record the change's causation (the loop guard counts depth). The transaction
+        // id answers, after a lost COMMIT, whether the update was applied.
+        const [{ xid }] = await tx`select set_config('flows.causation', ${JSON.stringify({
           execution_id: causation.executionId,
           step_id: causation.stepId,
           depth: execution.causationDepth + 1,
-        })}, true)`;
+        })}, true), pg_catalog.txid_current()::text as xid`;
         // The key is compared in the column's own type, so the column's index is used.
         const [column] = await tx`
           select pg_catalog.format_type(a.atttypid, a.atttypmod) as type_name
@@ -558,12 +561,19 @@ function createExecutionStore(
         const result = await tx`
           update ${tx(schema)}.${tx(name)} set ${tx(values as Record<string, postgres.SerializableParameter>, columns)}
            where ${tx(keyColumn)} = ${String(key)}::text::${tx.unsafe(column.type_name)}`;
+        ran = { updatedCount: result.count, xid };
         return { updatedCount: result.count };
       });
-      return await updated.catch((error) => {
-        // The transaction went with its session, so the update did not happen: worth another attempt.
+      return await updated.catch(async (error) => {
         if (!connectionLost(error)) throw error;
-        throw new FlowError("NETWORK_ERROR", `db_update: the database connection was lost: ${(error as Error).message}`, { cause: error });
+        const lost = `db_update: the database connection was lost${ran ? " during COMMIT" : ""}: ${(error as Error).message}`;
+        // Lost before COMMIT, the transaction went with its session: the update did not happen, another attempt may.
+        if (!ran) throw new FlowError("NETWORK_ERROR", lost, { cause: error });
+        const status = await commitStatus(sql, ran.xid);
+        if (status === "committed") return { updatedCount: ran.updatedCount };
+        if (status === "aborted") throw new FlowError("NETWORK_ERROR", lost, { cause: error });
+        // Not retryable: running the update again could apply it twice.
+        throw new FlowError("STORE_ERROR", `${lost}; whether transaction ${ran.xid} committed is unknown`, { cause: error });
       });
     },
   };
