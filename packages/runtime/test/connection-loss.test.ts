@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import { FlowError } from "../../engine/src/index.ts";
-import { connectionLost } from "../src/postgres/connection-loss.ts";
+import { connectionLost, retryIfRefused } from "../src/postgres/connection-loss.ts";
 
 /** An error as postgres.js reports it: a `code`, and the server's `severity` when the server sent it. */
 function failure(code: string, severity?: string): Error {
@@ -39,3 +39,32 @@ describe("connectionLost", () => {
     expect(connectionLost(error)).toBe(false);
   });
 });
+
+describe("retryIfRefused", () => {
+  /** A statement that fails with `errors` in turn, then answers "ok"; counts its runs. */
+  function statement(...errors: unknown[]) {
+    const runs = { count: 0 };
+    return { runs, run: () => (runs.count++ < errors.length ? Promise.reject(errors[runs.count - 1]) : Promise.resolve("ok")) };
+  }
+
+  it("sends a statement refused with a FATAL error once more", async () => {
+    const { runs, run } = statement(failure("57P01", "FATAL"));
+    expect(await retryIfRefused(run)).toBe("ok");
+    expect(runs.count).toBe(2);
+  });
+
+  it("gives up after the second refusal", async () => {
+    const { runs, run } = statement(failure("57P03", "FATAL"), failure("57P03", "FATAL"));
+    await expect(retryIfRefused(run)).rejects.toMatchObject({ code: "57P03" });
+    expect(runs.count).toBe(2);
+  });
+
+  it("never repeats a statement that may have run: a connection closed under it, or any other error", async () => {
+    for (const error of [failure("CONNECTION_CLOSED"), failure("23505", "ERROR"), new Error("the statement failed")]) {
+      const { runs, run } = statement(error);
+      await expect(retryIfRefused(run)).rejects.toBe(error);
+      expect(runs.count).toBe(1);
+    }
+  });
+});
+

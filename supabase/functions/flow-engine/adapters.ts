@@ -17,7 +17,7 @@ import {
   validationError,
 } from "../../../packages/engine/src/index.ts";
 import { drain, type DrainReport } from "../../../packages/runtime/src/index.ts";
-import { absorbConnectionLossRejections } from "../../../packages/runtime/src/postgres/connection-loss.ts";
+import { absorbConnectionLossRejections, retryIfRefused } from "../../../packages/runtime/src/postgres/connection-loss.ts";
 import { createPostgresRateLimiter } from "../../../packages/runtime/src/postgres/rate-limiter.ts";
 import { createPostgresStore, createVaultSecrets, startManualRun } from "../../../packages/runtime/src/postgres/store.ts";
 import type { HandlerDeps } from "./handler.ts";
@@ -83,7 +83,7 @@ export function createDeps(env: (name: string) => string | undefined): HandlerDe
       return report;
     },
     async requestDrain() {
-      await sql`select flows.request_drain(true)`;
+      await retryIfRefused(() => sql`select flows.request_drain(true)`);
     },
     startRun: (request) =>
       startManualRun(sql, request, (definition, input) => {

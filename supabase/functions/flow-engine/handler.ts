@@ -71,10 +71,8 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
         } while (kickedWhileDraining);
       } catch (error) {
         console.error(JSON.stringify({ level: "error", message: "drain failed", error: String((error as Error)?.message ?? error) }));
-        // Work may be left (and kicks were absorbed meanwhile): ask for a fresh invocation instead of waiting for the
-        // tick. Twice if need be: after a lost connection, the first statement on its replacement can fail with the
-        // dead session's error (docs/faults.md).
-        await deps.requestDrain?.().catch(() => deps.requestDrain?.()).catch((failure) =>
+        // Work may be left (and kicks were absorbed meanwhile): ask for a fresh invocation instead of waiting for the tick.
+        await deps.requestDrain?.().catch((failure) =>
           console.error(JSON.stringify({ level: "error", message: "could not request another drain; the tick will", error: String((failure as Error)?.message ?? failure) }))
         );
       } finally {

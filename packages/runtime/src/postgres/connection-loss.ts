@@ -11,6 +11,9 @@
  * - On every new connection the driver reads the database's array types with a query nobody awaits. Terminated
  *   then, its rejection is unhandled, which ends a Deno process: `absorbConnectionLossRejections` absorbs (and logs)
  *   unhandled rejections that are connection losses, and only those.
+ *
+ * A third fault costs a statement, not the process: the driver hands a terminated session's FATAL error to the first
+ * query sent on the reconnected connection, which `retryIfRefused` sends again.
  */
 import type postgres from "postgres";
 
@@ -40,6 +43,22 @@ export async function transaction<T>(sql: postgres.Sql, body: (tx: postgres.Tran
   return (await begun) as T;
 }
 
+/**
+ * Runs `statement` once more if it was refused with a FATAL server error. postgres.js 3.4.9 hands a FATAL answer to
+ * a query only when that query was never sent: at connection start (too many connections, a server starting up), or
+ * as the stale error of a session that was terminated, which it delivers to the first query sent on the reconnected
+ * connection (a query in flight when its session dies gets `CONNECTION_CLOSED` instead). Running it again cannot
+ * apply it twice; without this, one statement after every lost connection fails for nothing.
+ */
+export async function retryIfRefused<T>(statement: () => Promise<T>): Promise<T> {
+  try {
+    return await statement();
+  } catch (error) {
+    if ((error as { severity?: unknown } | null)?.severity !== "FATAL") throw error;
+    return await statement();
+  }
+}
+
 /** Error codes of a socket that died (Node's and Deno's `node:net`). */
 const SOCKET_GONE = new Set([
   "ECONNRESET", "EPIPE", "ETIMEDOUT", "ECONNABORTED", "ECONNREFUSED", "EHOSTUNREACH", "ENETUNREACH", "ENOTCONN",
@@ -62,13 +81,12 @@ export function connectionLost(error: unknown): boolean {
 /**
  * What became of a transaction whose connection was lost during COMMIT, asked on another connection:
  * `txid_status` answers from the commit log. A commit still being processed by the dying session is asked about
- * again for up to a second. `unknown` when Postgres cannot say (the id is too old) or cannot be asked; the first
- * query of a reconnected connection can fail with its dead session's error, so each question is tried twice.
+ * again for up to a second. `unknown` when Postgres cannot say (the id is too old) or cannot be asked.
  */
 export async function commitStatus(sql: postgres.Sql, xid: string): Promise<"committed" | "aborted" | "unknown"> {
   const ask = async () => (await sql`select pg_catalog.txid_status(${xid}::bigint) as status`)[0]?.status as string | null;
   for (let tries = 0; tries < 10; tries++) {
-    const status = await ask().catch(ask).catch(() => null);
+    const status = await retryIfRefused(ask).catch(() => null);
     if (status === "committed" || status === "aborted") return status;
     if (status !== "in progress") return "unknown";
     await new Promise((resolve) => setTimeout(resolve, 100));

@@ -31,7 +31,7 @@ import type {
   StopCheck,
 } from "../ports.ts";
 import { GroupCommit } from "../group-commit.ts";
-import { commitStatus, connectionLost, transaction } from "./connection-loss.ts";
+import { commitStatus, connectionLost, retryIfRefused, transaction } from "./connection-loss.ts";
 
 type Sql = postgres.Sql;
 type Json = postgres.JSONValue;
@@ -66,13 +66,13 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
   const unwritten = new Map<string, AttemptRow[]>();
   return {
     async heartbeat(leaseMs) {
-      await sql`select flows.mark_draining(${Math.round(leaseMs)})`;
+      await retryIfRefused(() => sql`select flows.mark_draining(${Math.round(leaseMs)})`);
     },
 
     async processEvents(owner, limit, match, start) {
       // One transaction from the claim to the executions it creates: events are marked processed as they are
       // claimed (one update per event, not two), and a failure anywhere rolls the batch back into the outbox.
-      return await transaction(sql, async (tx) => {
+      return await retryIfRefused(() => transaction(sql, async (tx) => {
         const rows = await tx`
           update flows.events e
              set claimed_at = now(), claimed_by = ${owner}, processed_at = now()
@@ -157,13 +157,13 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
           };
         });
         return { events: events.length, executionsCreated: created.length, started };
-      });
+      }));
     },
 
     async claimExecutions(owner, limit, leaseMs) {
       // flows.claim_executions leases the work (paused flows and concurrency limits are applied there) and returns
       // the rows as updated: joining flows.executions here instead would read them as they were before the claim.
-      const rows = await sql`
+      const rows = await retryIfRefused(() => sql`
         select x.execution_id, x.tenant_id, x.flow_id, x.version_id, x.trigger_type, x.input, x.context, v.definition,
                ev.operation, ev.source_schema, ev.source_table, ev.new_row, ev.old_row,
                coalesce(ev.causation_depth, 0) as causation_depth,
@@ -172,7 +172,7 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
                (x.attempt_count = 1 and x.trigger_type <> 'rerun') as fresh
           from flows.claim_executions(${owner}, ${limit}, ${leaseMs}) x
           join flows.versions v on v.version_id = x.version_id
-          left join flows.events ev on ev.event_id = coalesce(x.event_id, x.source_event_id)`;
+          left join flows.events ev on ev.event_id = coalesce(x.event_id, x.source_event_id)`);
       return rows.map((r): ClaimedExecution => ({
         executionId: r.execution_id,
         tenantId: r.tenant_id,
@@ -371,9 +371,9 @@ function createEngineWrites(sql: Sql): GroupCommit<EngineWrite, EngineWriteResul
       // In key order, as lease renewals lock: see flows.record_engine_writes.
       outcomes: batch.flatMap((w) => (w.outcome ? [w.outcome] : [])).sort((a, b) => (a.execution_id < b.execution_id ? -1 : 1)),
     };
-    const rows = await sql`
+    const rows = await retryIfRefused(() => sql`
       select write_kind, execution_id, step_id, attempt, step_attempt_id::text as step_attempt_id
-        from flows.record_engine_writes(${sql.json(payload as unknown as Json)})`;
+        from flows.record_engine_writes(${sql.json(payload as unknown as Json)})`);
     const attempts = new Map<string, Map<string, string>>();
     const finished = new Set<string>();
     const saved = new Set<string>();
