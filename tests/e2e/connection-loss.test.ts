@@ -113,7 +113,9 @@ async function startCommitCutter(): Promise<{ url: string; cutNextCommit(when: "
     client.on("close", () => setTimeout(() => upstream.end(), 200));
     client.on("data", (data) => {
       if (cut !== null && data.includes("commit")) {
+        // After: Postgres gets the COMMIT, then the end of the session. Before: the session ends without it.
         if (cut === "after") upstream.write(data);
+        else upstream.destroy();
         cut = null;
         client.destroy();
         return;

@@ -81,11 +81,11 @@ export function connectionLost(error: unknown): boolean {
 /**
  * What became of a transaction whose connection was lost during COMMIT, asked on another connection:
  * `txid_status` answers from the commit log. A commit still being processed by the dying session is asked about
- * again for up to a second. `unknown` when Postgres cannot say (the id is too old) or cannot be asked.
+ * again for up to three seconds. `unknown` when Postgres cannot say (the id is too old) or cannot be asked.
  */
 export async function commitStatus(sql: postgres.Sql, xid: string): Promise<"committed" | "aborted" | "unknown"> {
   const ask = async () => (await sql`select pg_catalog.txid_status(${xid}::bigint) as status`)[0]?.status as string | null;
-  for (let tries = 0; tries < 10; tries++) {
+  for (let tries = 0; tries < 30; tries++) {
     const status = await retryIfRefused(ask).catch(() => null);
     if (status === "committed" || status === "aborted") return status;
     if (status !== "in progress") return "unknown";
