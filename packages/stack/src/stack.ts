@@ -108,7 +108,7 @@ export async function startStack(profile: StackProfile, options: StackOptions = 
   // Postgres restart must not end this process through the driver's unawaited queries (docs/faults.md).
   if (!absorbing) {
     absorbing = true;
-    absorbConnectionLossRejections((error) => logLine("stack", `a database connection was lost under a query nobody awaited: ${(error as Error).message}`));
+    absorbConnectionLossRejections((line) => logLine("stack", line));
   }
   await assertPortFree(profile.apiPort);
   await ensureCluster(profile);

@@ -35,9 +35,7 @@ export function createDeps(env: (name: string) => string | undefined): HandlerDe
     onnotice: () => {},
     connection: { application_name: "flow-engine" },
   });
-  absorbConnectionLossRejections((error) =>
-    consoleLogger.log("warn", "a database connection was lost under a query nobody awaited", { error: String((error as Error).message) })
-  );
+  absorbConnectionLossRejections((line) => consoleLogger.log("warn", line));
   const store = createPostgresStore(sql);
   const registry = createRegistry(builtInRunners());
   const owner = `flow-engine:${crypto.randomUUID().slice(0, 8)}`;

@@ -18,9 +18,7 @@ export function createHookDeps(env: (name: string) => string | undefined): HookD
     onnotice: () => {},
     connection: { application_name: "flow-hooks" },
   });
-  absorbConnectionLossRejections((error) =>
-    console.warn(JSON.stringify({ level: "warn", message: "a database connection was lost under a query nobody awaited", error: String((error as Error).message) }))
-  );
+  absorbConnectionLossRejections((line) => console.warn(JSON.stringify({ level: "warn", message: line })));
 
   return {
     env,

@@ -106,14 +106,14 @@ async function within(promise: Promise<void>, ms: number): Promise<boolean> {
 }
 
 /**
- * Absorbs unhandled promise rejections that are connection losses (see the module comment), reporting each through
- * `report`; any other unhandled rejection still ends the process. For Deno entry points (Edge Functions).
+ * Absorbs unhandled promise rejections that are connection losses (see the module comment), passing `warn` a line
+ * that says so; any other unhandled rejection still ends the process. For Deno processes (the functions, the stack).
  */
-export function absorbConnectionLossRejections(report: (error: unknown) => void): void {
+export function absorbConnectionLossRejections(warn: (line: string) => void): void {
   (globalThis as unknown as EventTarget).addEventListener("unhandledrejection", (event) => {
     const rejection = event as Event & { reason?: unknown };
     if (!connectionLost(rejection.reason)) return;
     rejection.preventDefault();
-    report(rejection.reason);
+    warn(`a database connection was lost under a query nobody awaited: ${(rejection.reason as Error).message}`);
   });
 }
