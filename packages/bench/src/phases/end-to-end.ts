@@ -17,6 +17,7 @@ import {
   settle,
   startReceiver,
   waitFor,
+  waitForDrained,
   waitForIdle,
 } from "../fixtures.ts";
 import { processMemory } from "../machine.ts";
@@ -139,15 +140,13 @@ async function burst(ctx: BenchContext, label: string, flow: { flowId: string; t
   const inserted = Date.now();
   ctx.progress(`end to end: ${label}: ${options.e2eRows.toLocaleString("en-US")} rows committed in ${((inserted - started) / 1000).toFixed(2)} s; waiting for executions`);
   const timeoutMs = Math.max(180_000, options.e2eRows * 20);
-  let lastReport = Date.now();
-  await waitFor(`${options.e2eRows} executions of ${label}`, async () => {
+  await waitForDrained(sql, `${options.e2eRows} executions of ${label}`, async () => {
     const done = await terminalCount(ctx, flow.flowId, fromBatch);
-    if (Date.now() - lastReport > 5_000) {
-      lastReport = Date.now();
+    if (done < options.e2eRows) {
       ctx.progress(`end to end: ${label}: ${done.toLocaleString("en-US")}/${options.e2eRows.toLocaleString("en-US")} executions terminal`);
     }
     return done >= options.e2eRows;
-  }, timeoutMs, 100);
+  }, timeoutMs);
   const cpu = cpuUsage(cpuBefore, cpuSnapshot(stack, enginePid ? [enginePid] : []), options.e2eRows);
   const heapPeaks = await heap.stop();
   const measured = await latencies(ctx, flow.flowId, commits, fromBatch);

@@ -13,7 +13,7 @@ import {
   settle,
   startEngineInstance,
   UNREACHABLE_ENGINE_URL,
-  waitFor,
+  waitForDrained,
   waitForIdle,
 } from "../fixtures.ts";
 import { processMemory } from "../machine.ts";
@@ -80,7 +80,7 @@ export async function runScaleOut(ctx: BenchContext, functionsEnv: Record<string
              and (e.new_row ->> 'batch_no')::int = ${batch}`;
         return row!.n >= options.scaleRows ? Number(row!.last_ms) : undefined;
       };
-      const lastFinished = await waitFor(`${options.scaleRows} executions drained by ${drains}`, terminal, Math.max(180_000, options.scaleRows * 20), 100);
+      const lastFinished = await waitForDrained(sql, `${options.scaleRows} executions drained by ${drains}`, terminal, Math.max(180_000, options.scaleRows * 20));
       const seconds = (lastFinished - started) / 1000;
       const claims = await sql`
         select claimed_by, count(*)::int as events from flows.events
