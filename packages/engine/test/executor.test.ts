@@ -320,6 +320,30 @@ describe("runExecution: timeouts", () => {
     expect(await outcome).toMatchObject({ status: "failed", error: { code: "TIMEOUT" } });
   });
 
+  it("arms a timer for each attempt of a step that waits on I/O, none for log and transform steps", async () => {
+    const clock = new FakeClock({ autoAdvance: true });
+    let armed = 0;
+    const timeout = clock.timeout.bind(clock);
+    clock.timeout = (ms, reason) => {
+      armed++;
+      return timeout(ms, reason);
+    };
+    const ports = createTestPorts({ clock });
+    const call = probe("http", () => ({ status: "completed", output: { ok: true } }));
+    const def = definition({
+      trigger: tasksTrigger,
+      steps: [
+        { id: "shape", type: "transform", config: { output: { id: "{{row.id}}" } } },
+        { id: "say", type: "log", config: { message: "row {{steps.shape.output.id}}" } },
+        { id: "send", type: "http", config: { url: "https://x.test" } },
+      ],
+    });
+    expect(await run(def, ports, [call])).toMatchObject({ status: "completed" });
+    expect(statuses(ports)).toEqual(["shape#1:completed", "say#1:completed", "send#1:completed"]);
+    expect(armed).toBe(1);
+    expect(clock.pendingTimers).toBe(0);
+  });
+
   it("times out a real request with a real clock", async () => {
     const ports = { ...createTestPorts(), clock: systemClock } as unknown as TestPorts;
     const def = definition({ trigger: tasksTrigger, steps: [{ id: "slow", type: "http", timeout: 100, retry: { max_attempts: 1 }, config: { url: `${server.url}/hang` } }] });
@@ -539,6 +563,14 @@ describe("runExecution: secrets", () => {
       output: { body: { seen: "Bearer [redacted]" } },
     });
     expect(outcome).toMatchObject({ status: "failed", error: { details: { body: '{"error":"bad token [redacted]"}' } } });
+  });
+
+  it("reads the secrets again on every run of the same definition, so a secret added later is found", async () => {
+    const def = definition({ trigger: tasksTrigger, secrets: { TOKEN: "crm_token" }, steps: [{ id: "a", type: "log", config: { message: "{{secrets.TOKEN}}" } }] });
+    expect(await run(def, createTestPorts())).toMatchObject({ status: "failed", error: { code: "SECRET_NOT_FOUND" } });
+    const ports = createTestPorts({ secrets: { crm_token: "tok-1" } });
+    expect(await run(def, ports)).toMatchObject({ status: "completed" });
+    expect(ports.secrets.requests).toEqual([["crm_token"]]);
   });
 
   it("fails with SECRET_NOT_FOUND when the vault lacks a referenced secret", async () => {

@@ -267,7 +267,9 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
     const runner = registry.require(step.type);
     const settings = resolveRetrySettings(step, definition.defaults?.retry);
     const timeoutMs = resolveTimeoutMs(step, definition.defaults?.timeout, options.defaultTimeoutMs);
-    const idempotencyKey = idempotencyKeyFor(execution.id, step.id);
+    // Computed when a runner reads it: steps that call nobody (log, transform) never need it.
+    let idempotencyKey: string | undefined;
+    const keyOf = () => (idempotencyKey ??= idempotencyKeyFor(execution.id, step.id));
     const location = `${list.path}[${position}].config`;
 
     for (let attempt = firstAttempt; ; attempt++) {
@@ -292,11 +294,14 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
           ? undefined
           : { output: resuming.output ?? null, resumeAt: resuming.resumeAt ?? null };
         try {
-          result = await executeWithTimeout(runner, config, suspended, {
+          result = await executeWithTimeout(runner, config, suspended, (attemptSignal) => ({
             executionId: execution.id,
             stepId: step.id,
             attempt,
-            idempotencyKey,
+            signal: attemptSignal,
+            get idempotencyKey() {
+              return keyOf();
+            },
             event,
             causation: {
               executionId: execution.id,
@@ -308,7 +313,7 @@ export async function runExecution(params: RunExecutionParams): Promise<Executio
             http: ports.http,
             store,
             ...(ports.functions === undefined ? {} : { functions: ports.functions }),
-          }, timeoutMs, signal, step.id);
+          }), timeoutMs, signal, step.id);
         } catch (caught) {
           error = toFlowError(caught);
         }
@@ -603,23 +608,28 @@ async function executeWithTimeout(
   runner: StepRunner,
   config: unknown,
   suspended: SuspendedAttempt | undefined,
-  base: Omit<StepContext, "signal">,
+  contextFor: (signal: AbortSignal) => StepContext,
   timeoutMs: number,
   outer: AbortSignal,
   stepId: string,
 ): Promise<StepResult> {
+  if (runner.instant === true && suspended === undefined) {
+    // It does no I/O and never waits, so no timer or abort could interrupt it: skip the wiring.
+    if (outer.aborted) throw outer.reason;
+    return await runner.execute(config, contextFor(outer));
+  }
   // One controller per attempt, aborted by the timer or the execution's signal. Cheaper than AbortSignal.any, and
   // the timeout's error (an Error captures a stack) is only built when the timer fires.
   const attempt = new AbortController();
-  const timer = base.clock.timeout(timeoutMs, null);
+  const signal = attempt.signal;
+  const context = contextFor(signal);
+  const timer = context.clock.timeout(timeoutMs, null);
   timer.signal.addEventListener("abort", () => {
     attempt.abort(new FlowError("TIMEOUT", `Step ${stepId} timed out after ${timeoutMs} ms`));
   }, { once: true });
   const onOuterAbort = () => attempt.abort(outer.reason);
   if (outer.aborted) onOuterAbort();
   else outer.addEventListener("abort", onOuterAbort, { once: true });
-  const signal = attempt.signal;
-  const context: StepContext = { ...base, signal };
   try {
     const work = suspended !== undefined && runner.resume !== undefined ? runner.resume(suspended, context) : runner.execute(config, context);
     return await raceAbort(work, signal);
@@ -657,9 +667,13 @@ function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
   });
 }
 
-// Only secrets that some placeholder uses are fetched: an unused, missing secret must not fail a run.
-async function resolveSecrets(definition: FlowDefinition, ports: EnginePorts): Promise<Record<string, string>> {
-  const declared = definition.secrets ?? {};
+// Secret aliases some placeholder of a definition uses. Definitions are immutable once validated (the runtime keeps
+// one object per published version), so each is scanned once, not on every execution.
+const usedSecretsByDefinition = new WeakMap<FlowDefinition, ReadonlySet<string>>();
+
+function usedSecrets(definition: FlowDefinition): ReadonlySet<string> {
+  const cached = usedSecretsByDefinition.get(definition);
+  if (cached !== undefined) return cached;
   const aliases = definition.aliases ?? {};
   const used = new Set<string>();
   const roots = new Set<string>(TEMPLATE_ROOTS);
@@ -677,6 +691,14 @@ async function resolveSecrets(definition: FlowDefinition, ports: EnginePorts): P
       }
     });
   }
+  usedSecretsByDefinition.set(definition, used);
+  return used;
+}
+
+// Only secrets that some placeholder uses are fetched: an unused, missing secret must not fail a run.
+async function resolveSecrets(definition: FlowDefinition, ports: EnginePorts): Promise<Record<string, string>> {
+  const declared = definition.secrets ?? {};
+  const used = usedSecrets(definition);
   if (used.size === 0) return {};
   const names = [...used].map((alias) => {
     const name = declared[alias];

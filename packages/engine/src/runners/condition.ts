@@ -16,6 +16,7 @@ export const conditionRunner: StepRunner<ConditionConfig> = {
   stepType: "condition",
   configSchema: ConditionConfigSchema,
   rawConfigKeys: ["rules"],
+  instant: true,
   validateConfig: configValidator(ConditionConfigSchema),
   execute(config, context) {
     // `rules` is never rendered, so its JSON is the same on every run of the version.

@@ -6,6 +6,7 @@ import { configValidator, type StepRunner } from "./types.ts";
 export const logRunner: StepRunner<LogConfig> = {
   stepType: "log",
   configSchema: LogConfigSchema,
+  instant: true,
   validateConfig: configValidator(LogConfigSchema),
   execute(config, context) {
     const level = config.level ?? "info";

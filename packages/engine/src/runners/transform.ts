@@ -6,6 +6,7 @@ import { configValidator, type StepRunner } from "./types.ts";
 export const transformRunner: StepRunner<TransformConfig> = {
   stepType: "transform",
   configSchema: TransformConfigSchema,
+  instant: true,
   validateConfig: configValidator(TransformConfigSchema),
   execute(config) {
     return Promise.resolve({ status: "completed", output: config.output });

@@ -79,6 +79,11 @@ export interface StepRunner<C = unknown> {
   readonly configSchema: z.ZodType<C>;
   /** Top-level config keys left unrendered (data that must not be treated as templates). */
   readonly rawConfigKeys?: readonly string[];
+  /**
+   * True when `execute` does no I/O and never waits: the executor then runs it without a timeout timer or abort
+   * wiring (a timer cannot interrupt code that does not wait). Such a runner must not use `signal`.
+   */
+  readonly instant?: boolean;
   /** Checks a config; called on raw configs at publish time and on rendered configs before each attempt. */
   validateConfig(config: unknown): ConfigCheck<C>;
   execute(config: C, context: StepContext): Promise<StepResult>;
