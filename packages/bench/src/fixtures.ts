@@ -115,6 +115,21 @@ export async function waitForDrained<T>(
 }
 
 /**
+ * Waits until no invocation is draining: `engine_state.draining_until` in the past for 1.5 s straight. A drain
+ * lingers for a second after its work runs out (and renews the mark every second while it lives), so a backlog
+ * inserted right after a measured drain would be partly drained by the previous one before the next is started.
+ */
+export async function waitForDrainsToStop(sql: postgres.Sql, timeoutMs = 60_000): Promise<void> {
+  let quietSince: number | null = null;
+  await waitFor("the draining invocations to stop", async () => {
+    const [row] = await sql`select draining_until < clock_timestamp() as quiet from flows.engine_state`;
+    if (!row?.quiet) quietSince = null;
+    else quietSince ??= Date.now();
+    return quietSince !== null && Date.now() - quietSince >= 1_500;
+  }, timeoutMs, 100);
+}
+
+/**
  * Vacuums the outbox and execution tables (untimed), so a measurement starts from the state autovacuum keeps a
  * quiet database in, not from the dead rows of the one before it (claims scan dead index entries until vacuumed).
  */

@@ -14,6 +14,7 @@ import {
   startEngineInstance,
   UNREACHABLE_ENGINE_URL,
   waitForDrained,
+  waitForDrainsToStop,
   waitForIdle,
 } from "../fixtures.ts";
 import { processMemory } from "../machine.ts";
@@ -46,6 +47,7 @@ export async function runScaleOut(ctx: BenchContext, functionsEnv: Record<string
       const batch = 100 * drains;
       await setEngineUrl(sql, UNREACHABLE_ENGINE_URL);
       await waitForIdle(sql);
+      await waitForDrainsToStop(sql);
       await settle(sql);
       const writer = connect(stack.dbUrl, 1);
       try {
