@@ -175,6 +175,15 @@ describe("runExecution: the straight path", () => {
     expect((await run(def, ports, [flaky])).status).toBe("completed");
     expect(flaky.cleanups()).toBe(2);
   });
+
+  it("calls cleanup after an attempt of an instant runner too", async () => {
+    const ports = createTestPorts();
+    const quick = probe("log", () => ({ status: "completed", output: {} }));
+    const def = definition({ trigger: tasksTrigger, steps: [{ id: "say", type: "log", config: { message: "hi" } }] });
+    expect((await run(def, ports, [{ ...quick, instant: true }])).status).toBe("completed");
+    expect(quick.calls).toHaveLength(1);
+    expect(quick.cleanups()).toBe(1);
+  });
 });
 
 describe("runExecution: retries", () => {

@@ -616,7 +616,12 @@ async function executeWithTimeout(
   if (runner.instant === true && suspended === undefined) {
     // It does no I/O and never waits, so no timer or abort could interrupt it: skip the wiring.
     if (outer.aborted) throw outer.reason;
-    return await runner.execute(config, contextFor(outer));
+    const context = contextFor(outer);
+    try {
+      return await runner.execute(config, context);
+    } finally {
+      await cleanUp(runner, context);
+    }
   }
   // One controller per attempt, aborted by the timer or the execution's signal. Cheaper than AbortSignal.any, and
   // the timeout's error (an Error captures a stack) is only built when the timer fires.
@@ -639,13 +644,16 @@ async function executeWithTimeout(
   } finally {
     timer.clear();
     outer.removeEventListener("abort", onOuterAbort);
-    if (runner.cleanup !== undefined) {
-      try {
-        await runner.cleanup(context);
-      } catch {
-        // A failed cleanup must not change the step's result.
-      }
-    }
+    await cleanUp(runner, context);
+  }
+}
+
+async function cleanUp(runner: StepRunner, context: StepContext): Promise<void> {
+  if (runner.cleanup === undefined) return;
+  try {
+    await runner.cleanup(context);
+  } catch {
+    // A failed cleanup must not change the step's result.
   }
 }
 
