@@ -8,6 +8,7 @@ import {
   type AttemptFinish,
   type AttemptRecord,
   type AttemptStart,
+  builtInRunners,
   type Causation,
   type ExecutionOutcome,
   type FlowDefinition,
@@ -288,11 +289,12 @@ export function createPostgresStore(sql: Sql): RuntimeStore {
 }
 
 /**
- * Step types with no effect outside the execution: their attempts are written once, when done, together with the
- * execution's next write. Lost in a crash, such an attempt simply runs again. Every other step type's attempt is
- * written as started before its runner is called, so a step with side effects never runs twice unrecorded.
+ * Step types with no effect outside the execution (the built-in runners that do no I/O: `instant`): their attempts
+ * are written once, when done, together with the execution's next write. Lost in a crash, such an attempt simply
+ * runs again. Every other step type's attempt is written as started before its runner is called, so a step with
+ * side effects never runs twice unrecorded.
  */
-const STEPS_WITHOUT_SIDE_EFFECTS = new Set(["log", "transform", "condition"]);
+const STEPS_WITHOUT_SIDE_EFFECTS = new Set(builtInRunners().filter((runner) => runner.instant === true).map((runner) => runner.stepType));
 
 /** A row of flows.execution_steps as flows.record_engine_writes takes it. */
 interface AttemptRow {
