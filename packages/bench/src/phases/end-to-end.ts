@@ -51,8 +51,11 @@ export async function setUpEndToEnd(ctx: BenchContext): Promise<EndToEndFixture>
   return { logFlow: { flowId: logFlowId, table: logTable }, httpFlow: { flowId: httpFlowId, table: httpTable }, receiver };
 }
 
+/** Upper bound of a batch range that is open at the top (batch_no is read as int4). */
+const LAST_BATCH = 2 ** 31 - 1;
+
 /** Commit-to-finish latencies (ms) of a flow's executions whose row's batch_no is from `fromBatch` to `toBatch`. */
-async function latencies(ctx: BenchContext, flowId: string, commits: Map<number, number>, fromBatch: number, toBatch = 2 ** 31 - 1) {
+async function latencies(ctx: BenchContext, flowId: string, commits: Map<number, number>, fromBatch: number, toBatch = LAST_BATCH) {
   const rows = await ctx.sql`
     select (e.new_row ->> 'batch_no')::int as batch_no, extract(epoch from x.finished_at) * 1000 as finished_ms, x.status
       from flows.executions x
@@ -71,7 +74,7 @@ async function latencies(ctx: BenchContext, flowId: string, commits: Map<number,
   return { values, lastFinished, statuses };
 }
 
-async function terminalCount(ctx: BenchContext, flowId: string, fromBatch: number, toBatch = 2 ** 31 - 1): Promise<number> {
+async function terminalCount(ctx: BenchContext, flowId: string, fromBatch: number, toBatch = LAST_BATCH): Promise<number> {
   const [row] = await ctx.sql`
     select count(*)::int as n from flows.executions x join flows.events e on e.event_id = x.event_id
      where x.flow_id = ${flowId} and x.status in ('completed', 'failed', 'cancelled')
@@ -111,8 +114,8 @@ async function burstTimeline(ctx: BenchContext, flowId: string, fromBatch: numbe
 /**
  * One matching row before anything is timed, as the peer's pool runs a few jobs first: the function's first
  * invocation loads its module and opens its connections, a one-off cost that is reported here instead of being
- * charged to the first burst. Returns that row's commit → completion in ms, or null when the function had already
- * served an invocation (the figure would not be a cold start).
+ * charged to the first burst. Returns that row's commit → completion in ms, or null when a kick had already been
+ * sent in this stack (the write path's draining variant invokes the function), so the figure would not be a cold start.
  */
 async function firstExecution(ctx: BenchContext, flow: { flowId: string; table: string }, batch: number): Promise<number | null> {
   const { stack, sql } = ctx;
