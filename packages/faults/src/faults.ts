@@ -12,15 +12,11 @@ import { appendFileSync, existsSync, mkdirSync, rmSync, writeFileSync } from "no
 import { join } from "node:path";
 import postgres from "postgres";
 import { type FlowDefinition, formatIssue, validateFlowDefinition } from "../../engine/src/index.ts";
+import { availableProfile, repoRoot } from "../../stack/src/config.ts";
+import { startStack } from "../../stack/src/stack.ts";
 import { type Check, faultChecks, runChecks } from "./checks.ts";
 import { startTarget, type Target } from "./target.ts";
 import { planFaults, planWrites, runFaults, runWrites, seededRandom, startTicker } from "./workload.ts";
-
-// Ports away from `npm start` (5432x) and `npm test` (5433x), so the suite can run beside both. Set before the
-// stack's config is loaded, because the profile reads it.
-if (!Deno.env.get("FLOWS_PORT_BASE")) Deno.env.set("FLOWS_PORT_BASE", "63000");
-const { profile, repoRoot } = await import("../../stack/src/config.ts");
-const { startStack } = await import("../../stack/src/stack.ts");
 type RunningStack = Awaited<ReturnType<typeof startStack>>;
 
 // The run's shape, as the issue states it.
@@ -72,7 +68,9 @@ function progress(message: string): void {
   toLog(line);
 }
 
-const bench = profile("bench");
+// Ports away from `npm start` (5432x) and `npm test` (5433x), so the suite can run beside both; `FLOWS_PORT_BASE`
+// overrides them, and busy ports move the stack to free ones.
+const { profile: bench, moved: portsMoved } = availableProfile("bench", 63_000);
 let stack: RunningStack | null = null;
 let target: Target | null = null;
 let stopping: Promise<void> | null = null;
@@ -138,6 +136,7 @@ let exitCode = 1;
 try {
   // Throwaway: a fresh cluster every run.
   if (existsSync(bench.stateDir)) rmSync(bench.stateDir, { recursive: true, force: true });
+  if (portsMoved) progress(portsMoved);
   progress(`seed ${seed}; starting a throwaway stack (ports ${bench.apiPort}/${bench.dbPort}; its output goes to ${logFile})`);
   stack = await startStack(bench, {
     fast: true,

@@ -31,10 +31,7 @@ export interface StackProfile {
  */
 export function profile(name: StackProfile["name"]): StackProfile {
   const portBase = Number(Deno.env.get("FLOWS_PORT_BASE") ?? "");
-  if (name !== "dev" && portBase > 0) {
-    const stateDir = join(repoRoot, ".stack", `${name}-${portBase}`);
-    return { name, stateDir, dbPort: portBase + 2, apiPort: portBase + 1, demoPort: portBase + 5 };
-  }
+  if (name !== "dev" && portBase > 0) return profileAt(name, portBase);
   const base = join(repoRoot, ".stack", name);
   switch (name) {
     case "dev":
@@ -43,6 +40,48 @@ export function profile(name: StackProfile["name"]): StackProfile {
       return { name, stateDir: base, dbPort: 54332, apiPort: 54331, demoPort: 54335 };
     case "bench":
       return { name, stateDir: base, dbPort: 54342, apiPort: 54341, demoPort: 54345 };
+  }
+}
+
+function profileAt(name: StackProfile["name"], portBase: number): StackProfile {
+  const stateDir = join(repoRoot, ".stack", `${name}-${portBase}`);
+  return { name, stateDir, dbPort: portBase + 2, apiPort: portBase + 1, demoPort: portBase + 5 };
+}
+
+/** Where `availableProfile` looks for free ports when the usual ones are taken: bases 54400, 54410, … 59990. */
+const FALLBACK_BASES = { first: 54_400, last: 59_990, step: 10 };
+
+/**
+ * The profile for a throwaway stack (`npm test`, the fault suite). Without `FLOWS_PORT_BASE` it takes the usual
+ * ports (the profile's own, or those of `preferredBase`) when they are free, and otherwise the first base whose ports
+ * are all free, so something else listening on this machine (another checkout's test run, a local Postgres) never
+ * fails the run; `moved` then says so. With `FLOWS_PORT_BASE` the ports are taken as given, and a busy one fails the
+ * start with a message naming it.
+ */
+export function availableProfile(name: "test" | "bench", preferredBase?: number): { profile: StackProfile; moved?: string } {
+  if (Number(Deno.env.get("FLOWS_PORT_BASE") ?? "") > 0) return { profile: profile(name) };
+  const usual = preferredBase ? profileAt(name, preferredBase) : profile(name);
+  if (portsFree(usual)) return { profile: usual };
+  for (let base = FALLBACK_BASES.first; base <= FALLBACK_BASES.last; base += FALLBACK_BASES.step) {
+    const candidate = profileAt(name, base);
+    if (portsFree(candidate)) {
+      const busy = [usual.apiPort, usual.dbPort, usual.demoPort].filter((port) => !portFree(port));
+      return { profile: candidate, moved: `port ${busy.join(", ")} in use; using ${candidate.apiPort}-${candidate.demoPort} instead` };
+    }
+  }
+  return { profile: usual };
+}
+
+function portsFree(p: StackProfile): boolean {
+  return portFree(p.apiPort) && portFree(p.dbPort) && portFree(p.demoPort);
+}
+
+function portFree(port: number): boolean {
+  try {
+    Deno.listen({ hostname: "127.0.0.1", port }).close();
+    return true;
+  } catch {
+    return false;
   }
 }
 

@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { profile, repoRoot } from "./config.ts";
+import { availableProfile, repoRoot } from "./config.ts";
 import { logLine, pipeLines } from "./log.ts";
 import { startStack, type RunningStack } from "./stack.ts";
 
@@ -86,7 +86,7 @@ const suites: Suite[] = [
   {
     name: "deno-test",
     needsStack: false,
-    command: () => [bin("deno"), "test", "-A", "--quiet", ...["supabase/functions", "packages/engine/test/deno"].filter((d) => existsSync(join(repoRoot, d)))],
+    command: () => [bin("deno"), "test", "-A", "--quiet", ...["supabase/functions", "packages/engine/test/deno", "packages/stack/test/deno"].filter((d) => existsSync(join(repoRoot, d)))],
     parse: denoTestCounts,
   },
   {
@@ -173,7 +173,8 @@ async function runSuite(suite: Suite, ctx: SuiteContext): Promise<Counts> {
 
 /** Runs the suites (all, or those named in `only`); returns the process exit code. */
 export async function runAllSuites(only: string[]): Promise<number> {
-  const testProfile = profile("test");
+  const { profile: testProfile, moved } = availableProfile("test");
+  if (moved) logLine("test", moved);
   rmSync(testProfile.stateDir, { recursive: true, force: true });
   const workDir = join(testProfile.stateDir, "reports");
   mkdirSync(workDir, { recursive: true });
