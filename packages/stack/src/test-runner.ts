@@ -5,7 +5,7 @@
  */
 import { mkdirSync, readdirSync, readFileSync, rmSync, existsSync } from "node:fs";
 import { join } from "node:path";
-import { availableProfile, repoRoot } from "./config.ts";
+import { availableProfile, profile, repoRoot } from "./config.ts";
 import { logLine, pipeLines } from "./log.ts";
 import { startStack, type RunningStack } from "./stack.ts";
 
@@ -173,10 +173,9 @@ async function runSuite(suite: Suite, ctx: SuiteContext): Promise<Counts> {
 
 /** Runs the suites (all, or those named in `only`); returns the process exit code. */
 export async function runAllSuites(only: string[]): Promise<number> {
-  const { profile: testProfile, moved } = availableProfile("test");
-  if (moved) logLine("test", moved);
-  rmSync(testProfile.stateDir, { recursive: true, force: true });
-  const workDir = join(testProfile.stateDir, "reports");
+  const usualDir = profile("test").stateDir;
+  rmSync(usualDir, { recursive: true, force: true });
+  const workDir = join(usualDir, "reports");
   mkdirSync(workDir, { recursive: true });
   const selected = suites.filter((s) => only.length === 0 || only.some((o) => s.name.startsWith(o)));
   const results: [string, Counts][] = [];
@@ -186,6 +185,10 @@ export async function runAllSuites(only: string[]): Promise<number> {
   if (stackSuites.length > 0) {
     let stack: RunningStack | undefined;
     try {
+      // Ports are picked only now: the suites before may have run for minutes.
+      const { profile: testProfile, moved } = availableProfile("test");
+      if (moved) logLine("test", moved);
+      if (testProfile.stateDir !== usualDir) rmSync(testProfile.stateDir, { recursive: true, force: true });
       // Test targets listen on loopback; a short lease lets the kill tests see an expired lease within seconds.
       stack = await startStack(testProfile, {
         fast: true,
