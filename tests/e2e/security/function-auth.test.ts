@@ -142,6 +142,23 @@ describe("POST /run: a member starts only their own tenant's flows", () => {
     expect(await executionCount(flowB)).toBe(0);
   });
 
+  it("the service role naming tenant B in app_metadata runs tenant B's flow", async () => {
+    const response = await call("/run", token({ role: "service_role", exp: now() + 600, app_metadata: { tenant_id: TENANT_B } }), {
+      flow_key: `${key}-b-only`,
+    });
+    expect(response.status).toBe(202);
+    const [row] = await sql`select tenant_id, executed_by from flows.executions where execution_id = ${response.json.execution_id as string}`;
+    expect(row).toEqual({ tenant_id: TENANT_B, executed_by: null });
+  });
+
+  it("the service role with a tenant_id that is not a uuid is refused: 400 naming the claim, no execution", async () => {
+    const before = await executionCount(flowA);
+    const response = await call("/run", token({ role: "service_role", exp: now() + 600, app_metadata: { tenant_id: "tenant-a" } }), { flow_key: key });
+    expect(response.status).toBe(400);
+    expect(response.json.error).toEqual({ code: "FL007", message: 'app_metadata.tenant_id: "tenant-a" is not a uuid' });
+    expect(await executionCount(flowA)).toBe(before);
+  });
+
   it("a member of tenant B can start it in tenant B (control)", async () => {
     const response = await call("/run", userToken(memberB), { flow_key: key });
     expect(response.status).toBe(202);

@@ -612,12 +612,11 @@ export interface ManualRunRequest {
   claims: Record<string, unknown>;
 }
 
-const DEFAULT_TENANT = "00000000-0000-0000-0000-000000000001";
-
 /**
  * Creates a pending manual execution after the same checks as the SQL API: the caller's tenant comes from
  * `flows.current_tenant()` under the caller's claims, and only a member of that tenant may run its flows.
- * Throws errors with `code` FL001 (not a member), FL002 (no such flow or no published version) or PARAMETERS_INVALID.
+ * Throws errors with `code` FL001 (not a member), FL002 (no such flow or no published version), FL007 (inactive flow,
+ * unusable definition, or an app_metadata.tenant_id that is not a uuid) or PARAMETERS_INVALID.
  */
 export async function startManualRun(
   sql: Sql,
@@ -626,17 +625,13 @@ export async function startManualRun(
 ): Promise<{ executionId: string }> {
   return await transaction(sql, async (tx) => {
     await tx`select set_config('request.jwt.claims', ${JSON.stringify(request.claims)}, true)`;
-    let tenantId: string | null;
-    if (request.claims.role === "service_role") {
-      const claimed = (request.claims.app_metadata as { tenant_id?: unknown } | undefined)?.tenant_id;
-      tenantId = typeof claimed === "string" ? claimed : DEFAULT_TENANT;
-    } else {
-      const [who] = await tx`select flows.current_tenant() as tenant_id, flows.current_member_role() as role`;
-      if (!who?.tenant_id || !who.role) {
-        throw Object.assign(new Error("you are not a member of any tenant that may run flows"), { code: "FL001" });
-      }
-      tenantId = who.tenant_id;
+    // The service role acts for the tenant its token names in app_metadata.tenant_id (checked to be a uuid, FL007),
+    // else for the default tenant; anyone else must also be a member of their tenant.
+    const [who] = await tx`select flows.current_tenant() as tenant_id, flows.current_member_role() as role`;
+    if (!who?.tenant_id || (request.claims.role !== "service_role" && !who.role)) {
+      throw Object.assign(new Error("you are not a member of any tenant that may run flows"), { code: "FL001" });
     }
+    const tenantId: string = who.tenant_id;
     const [flow] = await tx`
       select f.flow_id, f.is_active, v.version_id, v.definition
         from flows.flows f
