@@ -58,6 +58,8 @@ export {
   type ValidationResult,
 } from "./definition/validate.ts";
 export {
+  inputStorageProblem,
+  MAX_INPUT_DEPTH,
   type ParameterIssue,
   type ParameterSchema,
   ParameterSchemaSchema,
@@ -160,4 +162,4 @@ export type * from "./ports.ts";
 export { consoleLogger, createFetchHttp, systemClock } from "./system.ts";
 
 // JSON helpers
-export { deepEqual, isPlainObject, type JsonObject, type JsonValue } from "./json.ts";
+export { deepEqual, isPlainObject, type JsonObject, type JsonValue, storableJsonText } from "./json.ts";

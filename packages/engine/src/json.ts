@@ -94,3 +94,49 @@ export function pathDeeperThan(value: unknown, limit: number): PropertyKey[] | n
   }
   return null;
 }
+
+/** Characters a jsonb value cannot hold: U+0000, and UTF-16 surrogates without their other half. */
+const UNSTORABLE_CHARACTER = /\u0000|[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[\udc00-\udfff]/;
+const UNSTORABLE_CHARACTERS = new RegExp(UNSTORABLE_CHARACTER.source, "g");
+/** Those characters as JSON.stringify writes them. An escaped backslash before `u0000` matches too: only slower. */
+const UNSTORABLE_ESCAPE = /\\u0000|\\ud[89a-f][0-9a-f]{2}/;
+
+/**
+ * The JSON text of `value`, with every character jsonb refuses (see `unstorablePath`) replaced by U+FFFD. For what
+ * the engine records and did not choose, such as a response body that happens to hold a NUL byte: refusing it would
+ * lose the record of a side effect that already happened. One plain serialization unless such a character is there.
+ */
+export function storableJsonText(value: unknown): string {
+  const text = JSON.stringify(value);
+  if (!UNSTORABLE_ESCAPE.test(text)) return text;
+  const clean = (s: string) => s.replace(UNSTORABLE_CHARACTERS, "\ufffd");
+  return JSON.stringify(value, (_key, item: unknown) => {
+    if (typeof item === "string") return clean(item);
+    if (isPlainObject(item) && Object.keys(item).some((key) => UNSTORABLE_CHARACTER.test(key))) {
+      return Object.fromEntries(Object.entries(item).map(([key, child]) => [clean(key), child]));
+    }
+    return item;
+  });
+}
+
+/**
+ * The path segments of the first string or key holding a character jsonb refuses (U+0000, or half a surrogate pair),
+ * or null. Iterative, like `pathDeeperThan`.
+ */
+export function unstorablePath(value: unknown): PropertyKey[] | null {
+  const stack: { item: unknown; path: PropertyKey[] }[] = [{ item: value, path: [] }];
+  while (stack.length > 0) {
+    const { item, path } = stack.pop()!;
+    if (typeof item === "string") {
+      if (UNSTORABLE_CHARACTER.test(item)) return path;
+    } else if (Array.isArray(item)) {
+      for (let index = item.length - 1; index >= 0; index--) stack.push({ item: item[index], path: [...path, index] });
+    } else if (typeof item === "object" && item !== null) {
+      for (const [key, child] of Object.entries(item).reverse()) {
+        if (UNSTORABLE_CHARACTER.test(key)) return [...path, key];
+        stack.push({ item: child, path: [...path, key] });
+      }
+    }
+  }
+  return null;
+}

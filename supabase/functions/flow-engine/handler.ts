@@ -4,7 +4,10 @@
  * tested with `deno test` as is.
  */
 import { z } from "zod";
+import { inputStorageProblem } from "../../../packages/engine/src/index.ts";
 import type { DrainReport } from "../../../packages/runtime/src/index.ts";
+
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 /** What the handler needs from its runtime. */
 export interface HandlerDeps {
@@ -118,6 +121,12 @@ export function createHandler(deps: HandlerDeps): (request: Request) => Promise<
       if (claims.role !== "service_role" && !userId) {
         return jsonError(401, "unauthorized", "a signed-in user's token (or the service role) is required to start a run");
       }
+      // auth.uid() reads the claim as a uuid; anything else would fail inside Postgres.
+      if (claims.sub !== undefined && (userId === null || !UUID.test(userId))) {
+        return jsonError(401, "unauthorized", "the token's sub claim must be a user id (a uuid)");
+      }
+      const inputProblem = inputStorageProblem(parsed.data.input);
+      if (inputProblem) return jsonError(400, "invalid_request", `${inputProblem.path}: ${inputProblem.message}`);
       try {
         const { executionId } = await deps.startRun({ flowKey: parsed.data.flow_key, input: parsed.data.input ?? {}, userId, claims });
         const work = deps.drain ? startDrain() : Promise.resolve();

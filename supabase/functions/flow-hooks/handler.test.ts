@@ -189,3 +189,19 @@ Deno.test("timingSafeEqual compares whole strings", () => {
   assertEquals(timingSafeEqual("abcd", "abc"), false, "length");
   assertEquals(timingSafeEqual("", ""), true, "empty");
 });
+
+Deno.test("a body jsonb cannot hold (U+0000, half a surrogate pair, nesting past 64) is a 400 naming the place", async () => {
+  const { handler, created } = world([{ ...leadIntake, parameters: null }]);
+  const cases: [string, string][] = [
+    ['{"lead_id": 1, "note": "a\\u0000b"}', "body.note: Contains U+0000"],
+    ['{"lead_id": 1, "tags": ["ok", "\\ud800"]}', "body.tags[1]: Contains U+0000 or half of a surrogate pair"],
+    [`{"lead_id": 1, "deep": ${"[".repeat(100)}${"]".repeat(100)}}`, "body.deep[0]"],
+  ];
+  for (const [body, message] of cases) {
+    const response = await signedPost(handler, "/flow-hooks/lead-intake", body);
+    assertEquals(response.status, 400, `status for ${body.slice(0, 40)}`);
+    const text = (await response.json()).error.message as string;
+    if (!text.startsWith(message)) throw new Error(`expected a message starting ${message}, got ${text}`);
+  }
+  assertEquals(created.length, 0, "nothing created");
+});

@@ -5,7 +5,7 @@
  * `X-Flows-Signature: v1=<hex>`; its JSON body, checked against the version's `parameters`, becomes the input of a
  * pending execution. The database and the clock arrive through `HookDeps`, so this module is tested with `deno test`.
  */
-import { type ParameterSchema, ParameterSchemaSchema, validateParameters } from "../../../packages/engine/src/index.ts";
+import { inputStorageProblem, type ParameterSchema, ParameterSchemaSchema, validateParameters } from "../../../packages/engine/src/index.ts";
 
 /** The tenant of single-tenant deployments (`flows.default_tenant()`), addressed by `/flow-hooks/<flow key>`. */
 export const DEFAULT_TENANT = "00000000-0000-0000-0000-000000000001";
@@ -158,6 +158,9 @@ export function createHookHandler(deps: HookDeps): (request: Request) => Promise
       } catch (error) {
         return jsonError(400, "invalid_json", `body: not valid JSON (${(error as Error).message})`);
       }
+
+      const storageProblem = inputStorageProblem(input, "body");
+      if (storageProblem) return jsonError(400, "invalid_json", `${storageProblem.path}: ${storageProblem.message}`);
 
       if (target.parameters !== undefined && target.parameters !== null) {
         const schema = ParameterSchemaSchema.safeParse(target.parameters);

@@ -7,7 +7,7 @@
  * a constraint is enforced when it is not.
  */
 import { z } from "zod";
-import { deepEqual, isPlainObject, type JsonValue } from "../json.ts";
+import { deepEqual, isPlainObject, type JsonValue, pathDeeperThan, unstorablePath } from "../json.ts";
 
 /** JSON Schema types the validator understands. */
 export const PARAMETER_TYPES = ["object", "array", "string", "number", "integer", "boolean", "null"] as const;
@@ -194,4 +194,21 @@ function check(schema: ParameterSchema, value: unknown, path: string, issues: Pa
       }
     }
   }
+}
+
+/** As deep as a run's input may nest: the limit flow definitions have. */
+export const MAX_INPUT_DEPTH = 64;
+
+/**
+ * Why a run's input (a manual run's or a webhook's body) cannot be stored as jsonb, naming the place as
+ * `validateParameters` does; null when it can. Checked before any schema, so every flow refuses such input alike.
+ */
+export function inputStorageProblem(value: unknown, path = "input"): ParameterIssue | null {
+  const at = (segments: PropertyKey[]) =>
+    segments.reduce<string>((text, segment) => (typeof segment === "number" ? `${text}[${segment}]` : `${text}.${String(segment)}`), path);
+  const deep = pathDeeperThan(value, MAX_INPUT_DEPTH);
+  if (deep) return { path: at(deep), message: `Nested deeper than ${MAX_INPUT_DEPTH} levels` };
+  const bad = unstorablePath(value);
+  if (bad) return { path: at(bad), message: "Contains U+0000 or half of a surrogate pair, which jsonb cannot hold" };
+  return null;
 }

@@ -17,6 +17,7 @@ import {
   isReservedTable,
   listSteps,
   type SecretsPort,
+  storableJsonText,
   type Store,
   type SubFlowStart,
   type SubFlowState,
@@ -56,8 +57,9 @@ function parseDefinition(versionId: string, raw: unknown): { definition: FlowDef
   return parsed;
 }
 
+/** A jsonb parameter; characters jsonb refuses are replaced (see `storableJsonText`). */
 function json(sql: Pick<Sql, "json">, value: unknown) {
-  return value === undefined || value === null ? null : sql.json(value as Json);
+  return value === undefined || value === null ? null : sql.json(JSON.parse(storableJsonText(value)) as Json);
 }
 
 /** The Postgres implementation of the runtime's and the executor's stores. */
@@ -375,7 +377,7 @@ function createEngineWrites(sql: Sql): GroupCommit<EngineWrite, EngineWriteResul
     };
     const rows = await retryIfRefused(() => sql`
       select write_kind, execution_id, step_id, attempt, step_attempt_id::text as step_attempt_id
-        from flows.record_engine_writes(${sql.json(payload as unknown as Json)})`);
+        from flows.record_engine_writes(${storableJsonText(payload)}::text::jsonb)`);
     const attempts = new Map<string, Map<string, string>>();
     const finished = new Set<string>();
     const saved = new Set<string>();
