@@ -555,15 +555,29 @@ function createExecutionStore(
           depth: execution.causationDepth + 1,
         })}, true), pg_catalog.txid_current()::text as xid`;
         // The key is compared in the column's own type, so the column's index is used.
-        const [column] = await tx`
-          select pg_catalog.format_type(a.atttypid, a.atttypmod) as type_name
+        const types = new Map<string, { type_name: string; json_or_array: boolean }>();
+        for (const row of await tx`
+          select a.attname as name, pg_catalog.format_type(a.atttypid, a.atttypmod) as type_name,
+                 (a.atttypid in ('json'::regtype, 'jsonb'::regtype) or a.attndims > 0
+                  or exists (select 1 from pg_catalog.pg_type t where t.oid = a.atttypid and t.typcategory = 'A')) as json_or_array
             from pg_catalog.pg_attribute a
-           where a.attrelid = pg_catalog.to_regclass(${`${schema}.${name}`}) and a.attname = ${keyColumn} and not a.attisdropped`;
+           where a.attrelid = pg_catalog.to_regclass(${`${schema}.${name}`}) and a.attname = any(${[keyColumn, ...columns]})
+             and a.attnum > 0 and not a.attisdropped`) {
+          types.set(row.name, { type_name: row.type_name, json_or_array: row.json_or_array });
+        }
+        const column = types.get(keyColumn);
         if (!column) {
           throw new FlowError("ROW_NOT_FOUND", `db_update: ${schema}.${name} has no column ${keyColumn}`);
         }
+        // An object or array bound for any other column (text, say) is written as its JSON text; left to the driver
+        // it would become "[object Object]".
+        const params = Object.fromEntries(columns.map((c) => {
+          const value = values[c];
+          const asJson = typeof value === "object" && value !== null && types.get(c)?.json_or_array === false;
+          return [c, asJson ? JSON.stringify(value) : value];
+        }));
         const result = await tx`
-          update ${tx(schema)}.${tx(name)} set ${tx(values as Record<string, postgres.SerializableParameter>, columns)}
+          update ${tx(schema)}.${tx(name)} set ${tx(params as Record<string, postgres.SerializableParameter>, columns)}
            where ${tx(keyColumn)} = ${String(key)}::text::${tx.unsafe(column.type_name)}`;
         ran = { updatedCount: result.count, xid };
         return { updatedCount: result.count };
