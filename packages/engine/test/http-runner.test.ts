@@ -232,5 +232,10 @@ describe("http runner", () => {
       valid: false,
       errors: [{ path: "headers.X-Name", message: "Header values cannot contain line breaks" }],
     });
+    expect(httpRunner.validateConfig({ url: "https://x.test", headers: { "X-Name": "Łukasz" } })).toEqual({
+      valid: false,
+      errors: [{ path: "headers.X-Name", message: "Header values must be Latin-1 text; percent-encode or base64-encode other characters" }],
+    });
+    expect(httpRunner.validateConfig({ url: "https://x.test", headers: { "X-Name": "Zoë" } }).valid).toBe(true);
   });
 });

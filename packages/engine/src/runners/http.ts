@@ -41,6 +41,11 @@ export const httpRunner: StepRunner<HttpConfig> = {
     // A rendered value with a line break would make fetch throw, which would look like a network failure.
     for (const [name, value] of Object.entries(config.headers ?? {})) {
       if (/[\r\n\0]/.test(value)) issues.push({ path: `headers.${name}`, message: "Header values cannot contain line breaks" });
+      // fetch refuses the rest of Unicode in a header (HTTP carries bytes there), as a TypeError that would also look
+      // like a network failure, retried for nothing.
+      else if (/[^\u0000-\u00ff]/.test(value)) {
+        issues.push({ path: `headers.${name}`, message: "Header values must be Latin-1 text; percent-encode or base64-encode other characters" });
+      }
     }
     return issues;
   }),
