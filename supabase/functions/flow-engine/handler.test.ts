@@ -65,7 +65,7 @@ Deno.test("POST /run names the bad field and maps run errors to statuses", async
   const run = (body: unknown) =>
     handler(new Request("http://localhost/flow-engine/run", {
       method: "POST",
-      headers: { Authorization: `Bearer ${token({ role: "authenticated", sub: "u1" })}` },
+      headers: { Authorization: `Bearer ${token({ role: "authenticated", sub: "00000000-0000-0000-0000-0000000000a1" })}` },
       body: JSON.stringify(body),
     }));
   const bad = await run({ flow_key: "Not A Key" });
