@@ -36,7 +36,6 @@ import { GroupCommit } from "../group-commit.ts";
 import { commitStatus, connectionLost, retryIfRefused, transaction } from "./connection-loss.ts";
 
 type Sql = postgres.Sql;
-type Json = postgres.JSONValue;
 
 // Published versions never change, so a parsed definition (or why it cannot run) is cached for the process.
 const definitions = new Map<string, { definition: FlowDefinition } | { error: string }>();
@@ -55,11 +54,6 @@ function parseDefinition(versionId: string, raw: unknown): { definition: FlowDef
     : { error: `version ${versionId} cannot run: ${checked.errors.map(formatIssue).join("; ")}` };
   definitions.set(versionId, parsed);
   return parsed;
-}
-
-/** A jsonb parameter; characters jsonb refuses are replaced (see `storableJsonText`). */
-function json(sql: Pick<Sql, "json">, value: unknown) {
-  return value === undefined || value === null ? null : sql.json(JSON.parse(storableJsonText(value)) as Json);
 }
 
 /** The Postgres implementation of the runtime's and the executor's stores. */
@@ -513,7 +507,7 @@ function createExecutionStore(
         const [row] = await sql`
           select execution_id, status, result, error_code, error_message
             from flows.start_sub_flow(${start.parentExecutionId}, ${execution.leaseOwner}, ${start.parentStepId}, ${start.attempt},
-                                      ${start.flowKey}, ${json(sql, start.input ?? {})})`;
+                                      ${start.flowKey}, ${storableJsonText(start.input ?? {})}::text::jsonb)`;
         return subFlowState(row!);
       } catch (error) {
         const code = (error as { code?: string }).code;
@@ -558,9 +552,9 @@ function createExecutionStore(
         const types = new Map<string, { type_name: string; json_or_array: boolean }>();
         for (const row of await tx`
           select a.attname as name, pg_catalog.format_type(a.atttypid, a.atttypmod) as type_name,
-                 (a.atttypid in ('json'::regtype, 'jsonb'::regtype) or a.attndims > 0
-                  or exists (select 1 from pg_catalog.pg_type t where t.oid = a.atttypid and t.typcategory = 'A')) as json_or_array
+                 (t.typcategory = 'A' or t.typname in ('json', 'jsonb')) as json_or_array
             from pg_catalog.pg_attribute a
+            join pg_catalog.pg_type t on t.oid = a.atttypid
            where a.attrelid = pg_catalog.to_regclass(${`${schema}.${name}`}) and a.attname = any(${[keyColumn, ...columns]})
              and a.attnum > 0 and not a.attisdropped`) {
           types.set(row.name, { type_name: row.type_name, json_or_array: row.json_or_array });
@@ -661,7 +655,7 @@ export async function startManualRun(
     validateInput(parsed.definition, request.input);
     const [row] = await tx`
       insert into flows.executions (tenant_id, flow_id, version_id, trigger_type, status, input, executed_by)
-      values (${tenantId}, ${flow.flow_id}, ${flow.version_id}, 'manual', 'pending', ${json(tx, request.input ?? {})}, ${request.userId})
+      values (${tenantId}, ${flow.flow_id}, ${flow.version_id}, 'manual', 'pending', ${storableJsonText(request.input ?? {})}::text::jsonb, ${request.userId})
       returning execution_id`;
     return { executionId: row.execution_id };
   });
